@@ -1,0 +1,77 @@
+"""AURA memory backend: the app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from aura.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, config_for
+from aura.database import engine_options, ensure_sqlite_directory
+from aura.errors import register_error_handlers
+from aura.extensions import api, db, migrate
+from aura.request_log import configure_logging
+from aura.schemas import ErrorSchema
+
+MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
+
+
+def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app for a mode (AURA_ENV by default), with optional config overrides for tests."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(config_for(mode))
+    app.config.update(overrides or {})
+    app.json.sort_keys = False  # keep "status" first, as documented
+    check_config(app)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    if app.config["AURA_AUTO_MIGRATE"]:
+        apply_migrations(app)
+    return app
+
+
+def check_config(app: Flask) -> None:
+    """Refuse to start production with settings that would be unsafe there."""
+    if app.config["ENV_NAME"] != "production":
+        return
+    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+
+
+def register_extensions(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(uri),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    ensure_sqlite_directory(uri)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
+    api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from aura.memory.api import blp as memory_blp
+
+    api.register_blueprint(memory_blp)
+
+
+def register_commands(app: Flask) -> None:
+    """Flask CLI commands beyond `flask db` (added by Flask-Migrate)."""
+
+
+def apply_migrations(app: Flask) -> None:
+    """Bring the database to the latest migration (quickstart convenience, off in production)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)

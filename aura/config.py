@@ -1,0 +1,95 @@
+"""Settings read from the environment, one class per mode, so nothing is configured in code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value production refuses
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Make Heroku-style ``postgres://`` URLs use the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_sqlite_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'aura.db'}"
+
+
+class BaseConfig:
+    """Defaults shared by every mode; each value can be overridden by an environment variable."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("DATABASE_URL") or default_sqlite_url())
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+    # Whole request body cap (bytes): Werkzeug answers 413 before reading more than this.
+    MAX_CONTENT_LENGTH = _int("AURA_MAX_BODY_BYTES", 256 * 1024)
+    # Longest memory text accepted, in characters (validation error 422 beyond it).
+    AURA_MAX_MEMORY_CHARS = _int("AURA_MAX_MEMORY_CHARS", 20_000)
+    AURA_REVISIONS_PAGE_SIZE_MAX = _int("AURA_REVISIONS_PAGE_SIZE_MAX", 100)
+    # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
+    AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
+    AURA_LOG_LEVEL = os.environ.get("AURA_LOG_LEVEL", "INFO")
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "AURA memory API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+class DevelopmentConfig(BaseConfig):
+    """Local use: SQLite file that migrates itself on first start."""
+
+    ENV_NAME = "development"
+    AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", True)
+
+
+class TestingConfig(BaseConfig):
+    """Tests pass their own database URL; nothing here disables checks."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+
+
+class ProductionConfig(BaseConfig):
+    """gunicorn via wsgi.py: schema comes only from `flask db upgrade`."""
+
+    ENV_NAME = "production"
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None) -> type[BaseConfig]:
+    """Pick the config class for AURA_ENV (default development)."""
+    key = (name or os.environ.get("AURA_ENV") or "development").lower()
+    try:
+        return CONFIGS[key]
+    except KeyError:
+        raise RuntimeError(f"Unknown AURA_ENV {key!r}; use one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,37 @@
+"""Engine tuning per database: pre-ping for PostgreSQL, WAL + busy timeout for SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+
+def engine_options(database_uri: str) -> dict:
+    """Options that make each backend survive restarts (PostgreSQL) and concurrent writers (SQLite)."""
+    url = make_url(database_uri)
+    if url.get_backend_name() == "sqlite":
+        # Writers wait up to 30 s for the lock instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+
+
+def ensure_sqlite_directory(database_uri: str) -> None:
+    """Create the folder of a SQLite file so a fresh clone starts with no set-up."""
+    url = make_url(database_uri)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    """WAL lets readers run beside the writer; foreign keys are off in SQLite unless asked."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

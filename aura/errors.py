@@ -1,0 +1,94 @@
+"""One error shape for every API failure; HTML pages keep HTML errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from aura.extensions import db
+
+FRIENDLY_MESSAGES = {
+    400: "The request body is not valid JSON.",
+    404: "No such endpoint.",
+    405: "Method not allowed on this endpoint.",
+    413: "The request body is too large.",
+    422: "The request failed validation.",
+    500: "Internal server error.",
+}
+
+
+def error_response(status: int, message: str, errors: dict | None = None, headers: dict | None = None):
+    """Build the standard JSON error response."""
+    payload: dict[str, Any] = {"status": "error", "message": message, "errors": errors or {}}
+    response = jsonify(payload)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _field_errors(data: dict) -> dict:
+    """Flatten webargs' {"json": {"field": [...]}} into {"field": [...]}."""
+    messages = data.get("messages") or data.get("errors") or {}
+    flat: dict[str, Any] = {}
+    for location, detail in messages.items():
+        if isinstance(detail, dict):
+            flat.update(detail)
+        else:
+            flat[location] = detail
+    return flat
+
+
+def _message_for(error: HTTPException, errors: dict, data: dict) -> str:
+    if data.get("message"):
+        return data["message"]
+    if error.code == 400 and data.get("messages"):
+        return FRIENDLY_MESSAGES[400]
+    if error.code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return (
+            f"The request body is larger than the {limit:,}-byte limit." if limit else FRIENDLY_MESSAGES[413]
+        )
+    return FRIENDLY_MESSAGES.get(error.code or 500) or error.description or error.name
+
+
+def handle_http_exception(error: HTTPException):
+    """JSON under /api, an HTML page elsewhere (also replaces flask-smorest's handler)."""
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if not wants_json():
+        response = render_template("error.html", error=error), error.code or 500
+        return response if not headers else (*response, headers)
+    errors = _field_errors(data)
+    return error_response(error.code or 500, _message_for(error, errors, data), errors, headers)
+
+
+def handle_database_unavailable(error: OperationalError):
+    """A database outage is not the client's fault, and not a crash either: say so with 503."""
+    db.session.rollback()
+    current_app.logger.error("database unavailable: %s", error.orig.__class__.__name__)
+    return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
+
+
+def handle_unexpected(error: Exception):
+    """Log the traceback server-side; the client gets a generic 500 with no details."""
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Per-user memory: the service (all reads and writes) and its JSON API."""

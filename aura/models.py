@@ -1,0 +1,78 @@
+"""The data model: users, their one current memory, and the append-only revision log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aura.extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; used as a callable default so each row gets its own time."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Always hand back aware UTC datetimes, also from SQLite which stores them naive."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, so big ids are BIGINT elsewhere only.
+BigIntId = BigInteger().with_variant(db.Integer(), "sqlite")
+
+
+class User(db.Model):
+    """An AURA user; identity lives elsewhere, so rows appear on first save."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UserMemory(db.Model):
+    """The one current memory per user; the unique user_id makes the upsert safe."""
+
+    __tablename__ = "user_memories"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MemoryRevision(db.Model):
+    """Every text ever written to a memory, so regenerating or editing never loses one."""
+
+    __tablename__ = "memory_revisions"
+    __table_args__ = (Index("ix_memory_revisions_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

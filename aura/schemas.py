@@ -1,0 +1,133 @@
+"""Marshmallow schemas shared by the JSON API and the admin pages: one set of rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+MAX_USER_ID = 2**63 - 1  # BIGINT: the widest id both databases store
+
+
+class UserId(fields.Integer):
+    """A positive user id: a JSON integer, or a string of digits (the chat frontend sends "42").
+
+    Booleans, floats, signs and whitespace are refused rather than silently coerced.
+    """
+
+    default_error_messages = {"invalid": "Must be a positive integer."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_USER_ID))
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs: Any) -> int:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error (marshmallow 4's default), so client typos show up at once."""
+
+
+def validate_storable_text(value: str) -> None:
+    """Text both databases can store: PostgreSQL refuses NUL, UTF-8 refuses lone surrogates."""
+    if "\x00" in value:
+        raise ValidationError("Text must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Text must be valid Unicode (no unpaired surrogates).") from None
+
+
+def validate_memory_content(value: str) -> None:
+    """Non-blank, storable and within the configured length; shared by the API and the admin form."""
+    if not value.strip():
+        raise ValidationError("Memory content must not be empty.")
+    validate_storable_text(value)
+    limit = current_app.config["AURA_MAX_MEMORY_CHARS"]
+    if len(value) > limit:
+        raise ValidationError(f"Memory content is {len(value):,} characters; the maximum is {limit:,}.")
+
+
+class MemorySaveSchema(StrictSchema):
+    """Body of POST /memory, exactly what the frontend's saveMemory() sends."""
+
+    user_id = UserId(required=True, metadata={"example": 42})
+    content = fields.String(
+        required=True,
+        metadata={"description": "The memory text (an LLM-written summary).", "example": "Likes hiking."},
+    )
+
+    @validates("content")
+    def _content(self, value: str, **_: Any) -> None:
+        validate_memory_content(value)
+
+
+class UserIdPathSchema(StrictSchema):
+    """The user id in a URL path, validated like the one in a body."""
+
+    user_id = UserId(required=True)
+
+
+class MemorySchema(Schema):
+    """A memory as the frontend's getMemory() reads it."""
+
+    content = fields.String(required=True)
+    created_at = fields.DateTime(format="iso", required=True)
+    updated_at = fields.DateTime(format="iso", required=True)
+
+
+class MemoryEnvelopeSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+    memory = fields.Nested(MemorySchema, allow_none=True, required=True)
+
+
+class MemorySavedSchema(MemoryEnvelopeSchema):
+    message = fields.String(required=True, metadata={"example": "Memory saved successfully"})
+
+
+class MemoryDeletedSchema(Schema):
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    deleted = fields.Boolean(required=True, metadata={"description": "False if there was nothing to delete."})
+
+
+class RevisionSchema(Schema):
+    id = fields.Integer(required=True)
+    content = fields.String(required=True)
+    source = fields.String(required=True, metadata={"description": "frontend, staff or restore"})
+    actor = fields.String(allow_none=True)
+    created_at = fields.DateTime(format="iso", required=True)
+
+
+class PageArgsSchema(StrictSchema):
+    """?page=&per_page= for paginated lists."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class PaginationSchema(Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class RevisionPageSchema(Schema):
+    status = fields.String(required=True)
+    revisions = fields.List(fields.Nested(RevisionSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class ErrorSchema(Schema):
+    """The one error shape every API failure uses."""
+
+    status = fields.String(required=True, metadata={"example": "error"})
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), metadata={"description": "Field name to messages."})

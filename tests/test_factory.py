@@ -1,0 +1,76 @@
+"""The app factory: modes, safety checks and start-up conveniences."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura import create_app
+from aura.config import DEFAULT_SECRET_KEY, normalize_database_url
+
+
+def test_testing_mode_uses_the_given_database(app, database_url):
+    assert app.config["TESTING"] is True
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == database_url
+
+
+def test_production_refuses_the_default_secret_key(tmp_path):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", {"SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_refuses_an_empty_secret_key():
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", {"SECRET_KEY": "", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_starts_with_a_real_secret_and_does_not_migrate_by_itself(tmp_path):
+    db_file = tmp_path / "prod.db"
+    app = create_app(
+        "production", {"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"}
+    )
+    assert app.config["AURA_AUTO_MIGRATE"] is False
+
+
+def test_unknown_mode_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="AURA_ENV"):
+        create_app("staging")
+
+
+def test_development_creates_and_migrates_a_fresh_sqlite_file(tmp_path):
+    db_file = tmp_path / "nested" / "dir" / "aura.db"
+    app = create_app(
+        "development", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "AURA_AUTO_MIGRATE": True}
+    )
+    assert db_file.exists()
+    response = app.test_client().post("/api/v1/memory", json={"user_id": 1, "content": "works"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_are_normalised_to_psycopg3(given, expected):
+    assert normalize_database_url(given) == expected
+
+
+def test_unreachable_database_is_a_json_503_not_a_500():
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+    response = app.test_client().get("/api/v1/memory/1")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert "database" in body["message"].lower()
+
+
+def test_requests_are_logged_without_bodies(client, caplog):
+    caplog.set_level("INFO", logger="aura")
+    client.post("/api/v1/memory", json={"user_id": 5, "content": "very private text"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "aura"]
+    assert any(line.startswith("POST /api/v1/memory 200 ") for line in lines), lines
+    assert not any("very private text" in line for line in lines)
