@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from aura.chat.service import init_llm
 from aura.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, config_for
 from aura.database import engine_options, ensure_sqlite_directory
 from aura.errors import register_error_handlers
@@ -57,12 +58,15 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
     api.init_app(app)
+    init_llm(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from aura.chat.api import blp as chat_blp
     from aura.memory.api import blp as memory_blp
 
     api.register_blueprint(memory_blp)
+    api.register_blueprint(chat_blp)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value production refuses
 
@@ -12,6 +14,11 @@ DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value pr
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -49,6 +56,19 @@ class BaseConfig:
     # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
     AURA_LOG_LEVEL = os.environ.get("AURA_LOG_LEVEL", "INFO")
+
+    # Chat: an OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, llama.cpp).
+    AURA_LLM_BASE_URL = os.environ.get("AURA_LLM_BASE_URL", "")
+    AURA_LLM_API_KEY = os.environ.get("AURA_LLM_API_KEY", "")
+    AURA_LLM_MODEL = os.environ.get("AURA_LLM_MODEL", "")
+    AURA_LLM_TIMEOUT = _float("AURA_LLM_TIMEOUT", 60.0)
+    AURA_LLM_CONNECT_TIMEOUT = _float("AURA_LLM_CONNECT_TIMEOUT", 5.0)
+    AURA_LLM_MAX_RETRIES = _int("AURA_LLM_MAX_RETRIES", 2)
+    AURA_LLM_RETRY_BACKOFF = _float("AURA_LLM_RETRY_BACKOFF", 0.5)
+    AURA_SYSTEM_PROMPT = os.environ.get("AURA_SYSTEM_PROMPT", "") or DEFAULT_SYSTEM_PROMPT
+    AURA_CHAT_MAX_PROMPT_CHARS = _int("AURA_CHAT_MAX_PROMPT_CHARS", 60_000)
+    AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)
+    AURA_CHAT_MAX_HISTORY_TURNS = _int("AURA_CHAT_MAX_HISTORY_TURNS", 100)
 
     # flask-smorest / OpenAPI
     API_TITLE = "AURA memory API"

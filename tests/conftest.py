@@ -14,6 +14,16 @@ from werkzeug.serving import make_server
 from aura import MIGRATIONS_DIR, create_app
 from aura.extensions import db as _db
 from tests.databases import fresh_database
+from tests.fake_llm import FakeLLM
+
+FAKE_API_KEY = "sk-test-do-not-leak-0123456789"
+
+
+def close_app(app: Flask) -> None:
+    """Release what an app holds: its database pool and its LLM client's connections."""
+    app.extensions["aura_llm"].close()
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +39,7 @@ def app(database_url: str) -> Iterator[Flask]:
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
     yield app
-    with app.app_context():
-        _db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture()
@@ -60,7 +69,9 @@ class LiveServer:
     def __init__(self, app: Flask) -> None:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> LiveServer:
         self._thread.start()
@@ -77,3 +88,42 @@ def live_server(app: Flask, db) -> Iterator[LiveServer]:
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+@pytest.fixture()
+def make_app(database_url: str):
+    """Build extra apps on the test database with other settings (e.g. an LLM to talk to)."""
+    made: list[Flask] = []
+
+    def factory(**overrides) -> Flask:
+        new_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        made.append(new_app)
+        return new_app
+
+    yield factory
+    for made_app in made:
+        close_app(made_app)
+
+
+@pytest.fixture()
+def fake_llm() -> Iterator[FakeLLM]:
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def chat_app(make_app, fake_llm: FakeLLM, db) -> Flask:
+    """The app wired to the fake model, with fast retries for tests."""
+    return make_app(
+        AURA_LLM_BASE_URL=fake_llm.url,
+        AURA_LLM_MODEL="fake-model",
+        AURA_LLM_API_KEY=FAKE_API_KEY,
+        AURA_LLM_TIMEOUT=1.0,
+        AURA_LLM_RETRY_BACKOFF=0.01,
+    )
+
+
+@pytest.fixture()
+def chat_client(chat_app: Flask):
+    return chat_app.test_client()

@@ -1,0 +1,1 @@
+"""Memory-aware chat: message assembly, the OpenAI-compatible client, and the endpoint."""

@@ -1,0 +1,93 @@
+"""POST /api/v1/orcha/chat: every chat turn carries the user's memory to the model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from flask import Response, current_app, stream_with_context
+from flask_smorest import Blueprint
+
+from aura.chat.llm import LLMError, StreamEvent
+from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
+from aura.chat.service import PreparedChat, llm_client, prepare_chat
+from aura.errors import error_response
+
+blp = Blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _llm_error(error: LLMError):
+    headers = {"Retry-After": str(int(error.retry_after + 0.999))} if error.retry_after else None
+    return error_response(error.status, error.message, headers=headers)
+
+
+def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[str]:
+    """Relay tokens as they arrive; a final `done` event (or `error`) closes the stream."""
+    parts: list[str] = []
+    try:
+        for event in events:
+            if event.done:
+                yield _sse(
+                    "done",
+                    {
+                        "status": "ok",
+                        "reply": "".join(parts),
+                        "model": event.model,
+                        "usage": event.usage,
+                        "memory_used": prepared.memory_used,
+                    },
+                )
+                return
+            parts.append(event.content)
+            yield _sse("token", {"content": event.content})
+    except LLMError as error:
+        current_app.logger.warning("chat stream failed: %s", error.message)
+        yield _sse("error", {"status": "error", "message": error.message, "errors": {}})
+
+
+@blp.route("/chat", methods=["POST"])
+@blp.arguments(ChatRequestSchema)
+@blp.response(200, ChatReplySchema)
+@blp.alt_response(502, description="The model failed or is unreachable", schema="Error")
+@blp.alt_response(503, description="No model is configured", schema="Error")
+@blp.alt_response(504, description="The model timed out", schema="Error")
+def chat(body: dict):
+    """One chat turn: AURA's system prompt, the user's memory, the history, the new message.
+
+    With `"stream": true` the reply is `text/event-stream`: `token` events as the model sends
+    them, then one `done` event with the whole reply (or an `error` event).
+    """
+    prepared = prepare_chat(body["user_id"], body["message"], body["history"])
+    if body["dry_run"]:
+        return {
+            "status": "ok",
+            "dry_run": True,
+            "memory_used": prepared.memory_used,
+            "messages": prepared.messages,
+        }
+    client = llm_client()
+    try:
+        if body["stream"]:
+            events = client.open_stream(prepared.messages)
+        else:
+            completion = client.complete(prepared.messages)
+    except LLMError as error:
+        current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
+        return _llm_error(error)
+    if body["stream"]:
+        return Response(
+            stream_with_context(_stream(prepared, events)),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return {
+        "status": "ok",
+        "reply": completion.reply,
+        "model": completion.model,
+        "usage": completion.usage,
+        "memory_used": prepared.memory_used,
+    }

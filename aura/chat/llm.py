@@ -1,0 +1,202 @@
+"""OpenAI-compatible chat-completions client (OpenAI, Ollama, vLLM, llama.cpp server).
+
+Retries 429/5xx and connection failures with exponential backoff; maps every failure to an
+LLMError the API turns into 502/503/504. The API key is only ever put in a header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_SECONDS = 10.0
+
+
+class LLMError(Exception):
+    """A model call that failed; ``status`` is the HTTP code the API should answer with."""
+
+    status = 502
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class LLMNotConfigured(LLMError):
+    status = 503
+
+
+class LLMTimeout(LLMError):
+    status = 504
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    base_url: str
+    model: str
+    api_key: str = ""
+    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    max_retries: int = 2
+    backoff: float = 0.5
+    extra_body: dict = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    @property
+    def completions_url(self) -> str:
+        """Accept both http://host:11434 and http://host:11434/v1 as the base URL."""
+        base = self.base_url.rstrip("/")
+        if not base.endswith("/v1"):
+            base += "/v1"
+        return base + "/chat/completions"
+
+
+@dataclass(frozen=True)
+class Completion:
+    reply: str
+    model: str
+    usage: dict[str, Any]
+
+
+@dataclass
+class StreamEvent:
+    """A token delta, or (``done``) the final model name and usage."""
+
+    content: str = ""
+    done: bool = False
+    model: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER_SECONDS)
+    except (KeyError, ValueError):
+        return None
+
+
+def _provider_error(response: httpx.Response) -> LLMError:
+    if response.status_code == 429:
+        return LLMError(
+            "The language model is rate-limiting requests; try again shortly.", _retry_after(response)
+        )
+    return LLMError(f"The language model answered with HTTP {response.status_code}.")
+
+
+class LLMClient:
+    """One pooled HTTP client per app; safe to share between threads."""
+
+    def __init__(self, settings: LLMSettings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _payload(self, messages: list[dict], stream: bool) -> dict:
+        return {
+            **self.settings.extra_body,
+            "model": self.settings.model,
+            "messages": messages,
+            "stream": stream,
+        }
+
+    def _send(self, messages: list[dict], stream: bool) -> httpx.Response:
+        """POST with retries; returns a 200 response (open, when streaming) or raises LLMError."""
+        if not self.settings.configured:
+            raise LLMNotConfigured(
+                "No language model is configured. Set AURA_LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1 "
+                'for Ollama) and AURA_LLM_MODEL, or send "dry_run": true to see the prompt.'
+            )
+        request = self._http.build_request(
+            "POST", self.settings.completions_url, json=self._payload(messages, stream)
+        )
+        attempts = self.settings.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            error: LLMError
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TimeoutException:
+                raise LLMTimeout("The language model did not answer in time.") from None
+            except httpx.TransportError as exc:
+                error = LLMError(f"The language model at {self.settings.base_url} is unreachable.")
+                log.warning("LLM attempt %d/%d: %s", attempt, attempts, exc.__class__.__name__)
+            else:
+                if response.status_code == 200:
+                    return response
+                response.close()
+                error = _provider_error(response)
+                log.warning("LLM attempt %d/%d: HTTP %d", attempt, attempts, response.status_code)
+                if response.status_code not in RETRYABLE_STATUS:
+                    raise error
+            if attempt < attempts:
+                time.sleep(error.retry_after or self.settings.backoff * 2 ** (attempt - 1))
+        raise error
+
+    def complete(self, messages: list[dict]) -> Completion:
+        """One full reply."""
+        response = self._send(messages, stream=False)
+        try:
+            data = response.json()
+            reply = data["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMError("The language model sent a response AURA could not read.") from None
+        return Completion(
+            reply=reply, model=data.get("model") or self.settings.model, usage=data.get("usage") or {}
+        )
+
+    def open_stream(self, messages: list[dict]) -> Iterator[StreamEvent]:
+        """Connect (with retries) now, so failures before the first byte are still HTTP errors;
+        the returned iterator then yields tokens as the model sends them."""
+        response = self._send(messages, stream=True)
+        return self._relay(response)
+
+    def _relay(self, response: httpx.Response) -> Iterator[StreamEvent]:
+        model, usage, finished = self.settings.model, {}, False
+        try:
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    finished = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise LLMError("The language model sent a stream AURA could not read.") from None
+                model = chunk.get("model") or model
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or []:
+                    finished = finished or bool(choice.get("finish_reason"))
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        yield StreamEvent(content=content)
+            if not finished:
+                # A connection closed early looks like a normal end of body: only [DONE] or a
+                # finish_reason tells a complete reply from a cut-off one.
+                raise LLMError("The language model's stream ended before the reply was complete.")
+        except httpx.TimeoutException:
+            raise LLMTimeout("The language model stopped sending mid-stream.") from None
+        except httpx.TransportError:
+            raise LLMError("The connection to the language model broke mid-stream.") from None
+        finally:
+            response.close()
+        yield StreamEvent(done=True, model=model, usage=usage)

@@ -1,0 +1,59 @@
+"""Chat turn orchestration: read the memory, assemble the prompt, ask the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from aura.chat.llm import LLMClient, LLMSettings
+from aura.chat.prompt import ChatMessage, build_messages
+from aura.extensions import db
+from aura.memory.service import get_memory
+
+EXTENSION_KEY = "aura_llm"
+
+
+@dataclass(frozen=True)
+class PreparedChat:
+    messages: list[ChatMessage]
+    memory_used: bool
+
+
+def init_llm(app: Flask) -> None:
+    """One pooled client per app, built from config."""
+    cfg = app.config
+    settings = LLMSettings(
+        base_url=cfg["AURA_LLM_BASE_URL"],
+        model=cfg["AURA_LLM_MODEL"],
+        api_key=cfg["AURA_LLM_API_KEY"],
+        timeout=cfg["AURA_LLM_TIMEOUT"],
+        connect_timeout=cfg["AURA_LLM_CONNECT_TIMEOUT"],
+        max_retries=cfg["AURA_LLM_MAX_RETRIES"],
+        backoff=cfg["AURA_LLM_RETRY_BACKOFF"],
+    )
+    app.extensions[EXTENSION_KEY] = LLMClient(settings)
+
+
+def llm_client() -> LLMClient:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def prepare_chat(user_id: int, message: str, history: Sequence[ChatMessage]) -> PreparedChat:
+    """The exact messages the model gets for this user, and whether the memory is among them.
+
+    The database session is closed afterwards so a slow model call doesn't hold a pooled
+    connection.
+    """
+    memory = get_memory(user_id)
+    db.session.close()
+    messages = build_messages(
+        system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
+        memory_content=memory.content if memory else None,
+        history=history,
+        message=message,
+        max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
+    )
+    memory_used = len(messages) > 1 and messages[1]["role"] == "system"
+    return PreparedChat(messages=messages, memory_used=memory_used)

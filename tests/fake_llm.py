@@ -1,0 +1,140 @@
+"""A real HTTP server on 127.0.0.1 speaking OpenAI's chat-completions protocol, for tests.
+
+Tests script its answers (status codes, delays, streamed tokens) and read back exactly what
+AURA sent it: no patched functions between AURA's client and the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Answer:
+    """One scripted answer. ``tokens`` are streamed when the request asks to stream."""
+
+    status: int = 200
+    reply: str = "Hello from the fake model."
+    tokens: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " fake", " model."])
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    # Streaming: after the first token, wait for this event before sending the rest.
+    hold_after_first_token: threading.Event | None = None
+    # Streaming: hang up after the first token, as a crashed model server would.
+    cut_after_first_token: bool = False
+    usage: dict = field(
+        default_factory=lambda: {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+    )
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.answers: deque[Answer] = deque()
+        self.received: list[Received] = []
+        self.default = Answer()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.received.append(Received(self.path, dict(self.headers), body))
+                answer = fake.answers.popleft() if fake.answers else fake.default
+                if answer.delay:
+                    time.sleep(answer.delay)
+                if self.path != "/v1/chat/completions":
+                    return self._json(404, {"error": {"message": "not found"}}, {})
+                if answer.status != 200:
+                    return self._json(
+                        answer.status, {"error": {"message": "scripted failure"}}, answer.headers
+                    )
+                if body.get("stream"):
+                    return self._stream(body, answer)
+                return self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "model": body.get("model"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": answer.reply},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": answer.usage,
+                    },
+                    answer.headers,
+                )
+
+            def _json(self, status: int, payload: dict, headers: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, body: dict, answer: Answer) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for i, token in enumerate(answer.tokens):
+                    chunk = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    if i == 0 and answer.hold_after_first_token is not None:
+                        answer.hold_after_first_token.wait(timeout=10)
+                    if answer.cut_after_first_token:
+                        self.close_connection = True
+                        return
+                final = {"model": body.get("model"), "choices": [], "usage": answer.usage}
+                self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+                self.close_connection = True
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def script(self, *answers: Answer) -> None:
+        self.answers.extend(answers)
+
+    @property
+    def last_messages(self) -> list[dict]:
+        return self.received[-1].body["messages"]
+
+    def start(self) -> FakeLLM:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
