@@ -10,7 +10,7 @@ from aura.chat.service import init_llm
 from aura.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, config_for
 from aura.database import engine_options, ensure_sqlite_directory
 from aura.errors import register_error_handlers
-from aura.extensions import api, db, migrate
+from aura.extensions import api, csrf, db, login_manager, migrate
 from aura.request_log import configure_logging
 from aura.schemas import ErrorSchema
 
@@ -59,18 +59,26 @@ def register_extensions(app: Flask) -> None:
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
     api.init_app(app)
     init_llm(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from aura.admin.views import bp as admin_bp
     from aura.chat.api import blp as chat_blp
     from aura.memory.api import blp as memory_blp
 
-    api.register_blueprint(memory_blp)
-    api.register_blueprint(chat_blp)
+    for json_blueprint in (memory_blp, chat_blp):
+        csrf.exempt(json_blueprint)  # JSON clients send no cookies; CSRF protects the pages
+        api.register_blueprint(json_blueprint)
+    app.register_blueprint(admin_bp)
 
 
 def register_commands(app: Flask) -> None:
     """Flask CLI commands beyond `flask db` (added by Flask-Migrate)."""
+    from aura.cli import register_cli
+
+    register_cli(app)
 
 
 def apply_migrations(app: Flask) -> None:

@@ -70,6 +70,15 @@ class BaseConfig:
     AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)
     AURA_CHAT_MAX_HISTORY_TURNS = _int("AURA_CHAT_MAX_HISTORY_TURNS", 100)
 
+    # Staff sessions: cookies JavaScript can't read and other sites can't send.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("AURA_SECURE_COOKIES", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = _int("AURA_SESSION_HOURS", 8) * 3600
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+
     # flask-smorest / OpenAPI
     API_TITLE = "AURA memory API"
     API_VERSION = "v1"
@@ -97,6 +106,8 @@ class ProductionConfig(BaseConfig):
     """gunicorn via wsgi.py: schema comes only from `flask db upgrade`."""
 
     ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("AURA_SECURE_COOKIES", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {

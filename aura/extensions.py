@@ -1,8 +1,10 @@
 """Extension objects, created unbound so the app factory (and tests) can bind them."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -25,3 +27,11 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = Api()
+
+login_manager = LoginManager()
+login_manager.login_view = "admin.login"
+login_manager.login_message = "Please log in to see the admin pages."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+csrf = CSRFProtect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
 MAX_USER_ID = 2**63 - 1  # BIGINT: the widest id both databases store
 
@@ -131,3 +131,16 @@ class ErrorSchema(Schema):
     status = fields.String(required=True, metadata={"example": "error"})
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), metadata={"description": "Field name to messages."})
+
+
+class UserListArgsSchema(Schema):
+    """Query string of the admin users list; unknown parameters are ignored (it's a page)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    sort = fields.String(
+        load_default="updated_desc", validate=validate.OneOf(["updated_desc", "updated_asc", "user_id"])
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))

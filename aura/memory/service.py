@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aura.extensions import db
-from aura.models import MemoryRevision, User, UserMemory, utcnow
+from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
 
 
 class RevisionSource(enum.StrEnum):
@@ -20,6 +20,17 @@ class RevisionSource(enum.StrEnum):
     FRONTEND = "frontend"
     STAFF = "staff"
     RESTORE = "restore"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: a label for display (token name, staff email) and the staff id if staff."""
+
+    label: str | None = None
+    staff_id: int | None = None
+
+
+FRONTEND = Actor()
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,10 @@ class Page:
         return math.ceil(self.total / self.per_page) if self.total else 0
 
 
+class RevisionNotFound(LookupError):
+    """The revision does not exist, or belongs to another user."""
+
+
 def _insert_for_dialect():
     """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
     name = db.session.get_bind().dialect.name
@@ -54,40 +69,78 @@ def _insert_for_dialect():
     raise RuntimeError(f"unsupported database dialect {name!r}")
 
 
+def _audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -> None:
+    """Record a staff action in the caller's transaction (frontend saves are not audited here)."""
+    if actor.staff_id is not None:
+        db.session.add(
+            AuditEvent(
+                user_id=user_id, action=action, staff_id=actor.staff_id, actor=actor.label, detail=detail
+            )
+        )
+
+
+def _write(user_id: int, content: str, source: RevisionSource, actor: Actor) -> Memory:
+    """The upsert and its revision; the caller owns the transaction."""
+    insert = _insert_for_dialect()
+    now = utcnow()
+    session = db.session
+    session.execute(
+        insert(User).values(id=user_id, created_at=now).on_conflict_do_nothing(index_elements=["id"])
+    )
+    upsert = insert(UserMemory).values(user_id=user_id, content=content, created_at=now, updated_at=now)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={"content": upsert.excluded.content, "updated_at": upsert.excluded.updated_at},
+    ).returning(UserMemory.created_at, UserMemory.updated_at)
+    created_at, updated_at = session.execute(upsert).one()
+    session.execute(
+        insert(MemoryRevision).values(
+            user_id=user_id,
+            content=content,
+            source=str(source),
+            actor=actor.label,
+            staff_id=actor.staff_id,
+            created_at=now,
+        )
+    )
+    return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
+
+
 def save_memory(
-    user_id: int,
-    content: str,
-    source: RevisionSource = RevisionSource.FRONTEND,
-    actor: str | None = None,
+    user_id: int, content: str, source: RevisionSource = RevisionSource.FRONTEND, actor: Actor = FRONTEND
 ) -> Memory:
     """Create or replace a user's memory and log the revision, atomically.
 
     INSERT .. ON CONFLICT (user_id) DO UPDATE, never read-then-write: concurrent savers for
     one user each succeed, leaving one row and one revision per save.
     """
-    insert = _insert_for_dialect()
-    now = utcnow()
-    session = db.session
     try:
-        session.execute(
-            insert(User).values(id=user_id, created_at=now).on_conflict_do_nothing(index_elements=["id"])
-        )
-        upsert = insert(UserMemory).values(user_id=user_id, content=content, created_at=now, updated_at=now)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={"content": upsert.excluded.content, "updated_at": upsert.excluded.updated_at},
-        ).returning(UserMemory.created_at, UserMemory.updated_at)
-        created_at, updated_at = session.execute(upsert).one()
-        session.execute(
-            insert(MemoryRevision).values(
-                user_id=user_id, content=content, source=str(source), actor=actor, created_at=now
+        memory = _write(user_id, content, source, actor)
+        _audit(user_id, "edit", actor, f"{len(content):,} characters")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return memory
+
+
+def restore_revision(user_id: int, revision_id: int, actor: Actor) -> Memory:
+    """Make an earlier revision current again (itself recorded as a new `restore` revision)."""
+    try:
+        content = db.session.scalar(
+            select(MemoryRevision.content).where(
+                MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id
             )
         )
-        session.commit()
+        if content is None:
+            raise RevisionNotFound(revision_id)
+        memory = _write(user_id, content, RevisionSource.RESTORE, actor)
+        _audit(user_id, "restore", actor, f"revision #{revision_id}")
+        db.session.commit()
     except Exception:
-        session.rollback()
+        db.session.rollback()
         raise
-    return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
+    return memory
 
 
 def get_memory(user_id: int) -> Memory | None:
@@ -102,17 +155,24 @@ def get_memory(user_id: int) -> Memory | None:
     return Memory(user_id=user_id, content=row.content, created_at=row.created_at, updated_at=row.updated_at)
 
 
-def delete_memory(user_id: int) -> bool:
-    """Erase a user's memory and every revision of it; True if there was anything to erase."""
+def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = False) -> bool:
+    """Delete the current memory; unless ``keep_history``, erase every revision too (erasure).
+
+    Returns True if there was anything to delete.
+    """
     session = db.session
     try:
-        revisions = session.execute(delete(MemoryRevision).where(MemoryRevision.user_id == user_id))
-        memories = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id))
+        deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
+        if not keep_history:
+            deleted += session.execute(
+                delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
+            ).rowcount
+        _audit(user_id, "delete" if keep_history else "erase", actor)
         session.commit()
     except Exception:
         session.rollback()
         raise
-    return bool(memories.rowcount or revisions.rowcount)
+    return bool(deleted)
 
 
 def list_revisions(user_id: int, page: int = 1, per_page: int = 20) -> Page:
@@ -128,3 +188,15 @@ def list_revisions(user_id: int, page: int = 1, per_page: int = 20) -> Page:
         .offset((page - 1) * per_page)
     ).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def list_audit_events(user_id: int, limit: int = 50) -> list[AuditEvent]:
+    """Staff actions on a user's memory, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.user_id == user_id)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

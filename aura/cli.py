@@ -1,0 +1,62 @@
+"""`flask staff ...`: manage support-staff accounts (there is no default account)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from aura import staff
+
+staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
+
+
+def _fail(error: staff.StaffError) -> None:
+    raise click.ClickException(str(error))
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.password_option(help="Prompted (twice) when not given.")
+def create(email: str, password: str) -> None:
+    """Create a staff account; the password is prompted and stored hashed."""
+    try:
+        account = staff.create_staff(email, password)
+    except staff.StaffError as error:
+        _fail(error)
+    click.echo(f"Created staff account {account.email} (id {account.id}). Log in at /admin/login.")
+
+
+@staff_cli.command("set-password")
+@click.argument("email")
+@click.password_option()
+def set_password(email: str, password: str) -> None:
+    """Replace a staff member's password."""
+    try:
+        staff.set_password(email, password)
+    except staff.StaffError as error:
+        _fail(error)
+    click.echo(f"Password changed for {staff.normalize_email(email)}.")
+
+
+@staff_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Block an account from logging in (its history stays attributed)."""
+    try:
+        staff.set_active(email, False)
+    except staff.StaffError as error:
+        _fail(error)
+    click.echo(f"Deactivated {staff.normalize_email(email)}.")
+
+
+@staff_cli.command("list")
+def list_accounts() -> None:
+    """Show every staff account."""
+    for account in staff.list_staff():
+        state = "active" if account.active else "deactivated"
+        click.echo(f"{account.id}\t{account.email}\t{state}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(staff_cli)

@@ -1,0 +1,123 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright, against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def browser_page():
+    if not CHROMIUM.exists():
+        message = "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(15_000)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.dialogs = dialogs
+        yield page
+        browser.close()
+
+
+def api_memory(base: str, user_id: int):
+    return httpx.get(f"{base}/api/v1/memory/{user_id}").json()["memory"]
+
+
+def test_staff_fix_a_memory_end_to_end(live_server, staff, browser_page, tmp_path):
+    from playwright.sync_api import expect
+
+    base, page = live_server.url, browser_page
+    httpx.post(
+        f"{base}/api/v1/memory", json={"user_id": 4242, "content": "Enjoys long walks."}
+    ).raise_for_status()
+    httpx.post(f"{base}/api/v1/memory", json={"user_id": 7, "content": "Unrelated user."}).raise_for_status()
+
+    # Log in: any admin page sends an anonymous visitor to the login form first.
+    page.goto(f"{base}/admin/users")
+    expect(page).to_have_title(re.compile("Log in"))
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("status")).to_contain_text("Logged in.")
+
+    # Search by memory text and open the user.
+    page.get_by_label("Find by user id or memory text").fill("LONG WALKS")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="7", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="4242", exact=True).click()
+    expect(page).to_have_title(re.compile("User 4242"))
+    expect(page.locator("#current-memory")).to_have_text("Enjoys long walks.")
+    expect(page.locator("#model-preview")).to_contain_text("User Memory: Enjoys long walks.")
+
+    # Edit: the counter follows the text, the save shows up in the JSON API.
+    editor = page.get_by_label("Memory", exact=True)
+    editor.fill("Enjoys long walks and sea swimming.")
+    expect(page.locator("#content-count")).to_have_text("35 / 20,000 characters")
+    page.get_by_role("button", name="Save memory").click()
+    expect(page.get_by_role("status")).to_contain_text("Memory saved.")
+    assert api_memory(base, 4242)["content"] == "Enjoys long walks and sea swimming."
+    expect(page.locator("#model-preview")).to_contain_text("User Memory: Enjoys long walks and sea swimming.")
+    expect(page.locator(".audit")).to_contain_text(f"{STAFF_EMAIL} (staff #{staff.id}) edit")
+    page.screenshot(path=str(tmp_path / "user-page.png"), full_page=True)
+    assert (tmp_path / "user-page.png").stat().st_size > 10_000
+
+    # Restore the frontend's original revision.
+    original = page.locator("tr", has=page.locator(".source-frontend"))
+    original.get_by_role("button", name=re.compile("Restore revision")).click()
+    expect(page.get_by_role("status")).to_contain_text("restored")
+    assert api_memory(base, 4242)["content"] == "Enjoys long walks."
+
+    # Delete, after the confirmation page.
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete the memory of user 4242?")).to_be_visible()
+    page.get_by_role("button", name="Confirm delete").click()
+    expect(page.get_by_role("status")).to_contain_text("Memory deleted")
+    assert api_memory(base, 4242) is None
+
+    # Log out: the admin is closed again.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("status")).to_contain_text("Logged out.")
+    page.goto(f"{base}/admin/users/4242")
+    expect(page).to_have_title(re.compile("Log in"))
+    assert page.dialogs == []
+
+
+def test_hostile_memory_text_is_shown_not_run(live_server, staff, browser_page):
+    from playwright.sync_api import expect
+
+    base, page = live_server.url, browser_page
+    payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    httpx.post(f"{base}/api/v1/memory", json={"user_id": 66, "content": payload}).raise_for_status()
+    page.goto(f"{base}/admin/login?next=/admin/users/66")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#current-memory")).to_have_text(payload)
+    assert page.locator("#current-memory img").count() == 0
+    assert page.dialogs == []
