@@ -6,13 +6,16 @@ from typing import Any
 
 from flask import Flask
 
+from aura.api_common import document_runtime_limits, init_api_docs
+from aura.auth import init_auth
 from aura.chat.service import init_llm
-from aura.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, config_for
+from aura.config import PROJECT_ROOT, config_for
 from aura.database import engine_options, ensure_sqlite_directory
-from aura.errors import register_error_handlers
-from aura.extensions import api, csrf, db, login_manager, migrate
+from aura.errors import rate_limited, register_error_handlers
+from aura.extensions import api, csrf, db, limiter, login_manager, migrate
 from aura.request_log import configure_logging
 from aura.schemas import ErrorSchema
+from aura.security import check_config, register_security_headers
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
 
@@ -30,21 +33,15 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     app.json.sort_keys = False  # keep "status" first, as documented
     check_config(app)
     configure_logging(app)
+    init_auth(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_commands(app)
     if app.config["AURA_AUTO_MIGRATE"]:
         apply_migrations(app)
     return app
-
-
-def check_config(app: Flask) -> None:
-    """Refuse to start production with settings that would be unsafe there."""
-    if app.config["ENV_NAME"] != "production":
-        return
-    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
-        raise RuntimeError("SECRET_KEY must be set to a long random value in production")
 
 
 def register_extensions(app: Flask) -> None:
@@ -58,9 +55,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
     api.init_app(app)
+    init_api_docs(api, app)
     init_llm(app)
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", rate_limited)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -69,9 +69,10 @@ def register_blueprints(app: Flask) -> None:
     from aura.memory.api import blp as memory_blp
 
     for json_blueprint in (memory_blp, chat_blp):
-        csrf.exempt(json_blueprint)  # JSON clients send no cookies; CSRF protects the pages
+        csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)
+    document_runtime_limits(api, app)
 
 
 def register_commands(app: Flask) -> None:

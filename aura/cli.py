@@ -1,4 +1,4 @@
-"""`flask staff ...`: manage support-staff accounts (there is no default account)."""
+"""Flask CLI: `flask staff ...` (support-staff accounts; there is no default one) and `flask auth ...`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from aura import staff
+from aura.auth import mint_user_token
+from aura.schemas import MAX_USER_ID
 
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
 
@@ -58,5 +60,20 @@ def list_accounts() -> None:
         click.echo(f"{account.id}\t{account.email}\t{state}")
 
 
+auth_cli = AppGroup("auth", help="API credentials for local testing and internal tools.")
+
+
+@auth_cli.command("mint-token")
+@click.argument("user_id", type=click.IntRange(1, MAX_USER_ID))
+@click.option("--minutes", type=click.IntRange(1, 60 * 24 * 30), default=60, show_default=True)
+def mint_token(user_id: int, minutes: int) -> None:
+    """Print a user token (JWT signed with AURA_JWT_SECRET) that may act only for USER_ID."""
+    try:
+        click.echo(mint_user_token(user_id, minutes))
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
+    app.cli.add_command(auth_cli)

@@ -70,6 +70,21 @@ class BaseConfig:
     AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)
     AURA_CHAT_MAX_HISTORY_TURNS = _int("AURA_CHAT_MAX_HISTORY_TURNS", 100)
 
+    # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
+    AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")
+    AURA_JWT_SECRET = os.environ.get("AURA_JWT_SECRET", "")  # HS256 user tokens
+    AURA_JWT_PUBLIC_KEY = os.environ.get("AURA_JWT_PUBLIC_KEY", "")  # RS256 user tokens (PEM); wins if set
+    AURA_JWT_ISSUER = os.environ.get("AURA_JWT_ISSUER", "")
+    AURA_JWT_AUDIENCE = os.environ.get("AURA_JWT_AUDIENCE", "")
+    AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
+
+    # Rate limits per caller on writes and chat (Flask-Limiter syntax); storage memory:// or redis://
+    AURA_RATE_LIMIT_WRITE = os.environ.get("AURA_RATE_LIMIT_WRITE", "120/minute")
+    AURA_RATE_LIMIT_CHAT = os.environ.get("AURA_RATE_LIMIT_CHAT", "60/minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("AURA_RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False  # Retry-After goes on 429s only (aura.errors.rate_limited)
+    RATELIMIT_STRATEGY = "moving-window"
+
     # Staff sessions: cookies JavaScript can't read and other sites can't send.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -85,6 +100,7 @@ class BaseConfig:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}]}
 
 
 class DevelopmentConfig(BaseConfig):
@@ -99,6 +115,10 @@ class TestingConfig(BaseConfig):
 
     ENV_NAME = "testing"
     TESTING = True
+    AURA_SERVICE_TOKENS = "tests=test-service-token-with-enough-entropy-0123456789"
+    AURA_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
+    AURA_RATE_LIMIT_WRITE = "100000/minute"
+    AURA_RATE_LIMIT_CHAT = "100000/minute"
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -12,6 +14,7 @@ from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
     400: "The request body is not valid JSON.",
+    429: "Too many requests; slow down and retry after the time in Retry-After.",
     404: "No such endpoint.",
     405: "Method not allowed on this endpoint.",
     413: "The request body is too large.",
@@ -61,12 +64,14 @@ def _message_for(error: HTTPException, errors: dict, data: dict) -> str:
 
 def handle_http_exception(error: HTTPException):
     """JSON under /api, an HTML page elsewhere (also replaces flask-smorest's handler)."""
+    if error.response is not None:  # the raiser already built the response (e.g. rate_limited)
+        return error.response
     if error.code and error.code >= 500:
         db.session.rollback()
     data = getattr(error, "data", None) or {}
-    headers = dict(data.get("headers") or {})
-    if error.code == 405 and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    # Keep what the exception says about itself (Allow, WWW-Authenticate, Retry-After).
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
     if not wants_json():
         response = render_template("error.html", error=error), error.code or 500
         return response if not headers else (*response, headers)
@@ -86,6 +91,16 @@ def handle_unexpected(error: Exception):
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
+
+
+def rate_limited(limit) -> Response:
+    """Flask-Limiter's breach callback: the standard error, with how long to wait."""
+    wait = max(1, math.ceil(limit.reset_at - time.time()))
+    return error_response(
+        429,
+        f"Rate limit of {limit.limit} exceeded; retry in {wait} s.",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

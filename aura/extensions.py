@@ -1,5 +1,7 @@
 """Extension objects, created unbound so the app factory (and tests) can bind them."""
 
+from flask import g, request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -35,3 +37,11 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 
 csrf = CSRFProtect()
+
+
+def _rate_limit_key() -> str:
+    """One bucket per authenticated caller (set by aura.auth), else per client address."""
+    return g.get("rate_limit_key") or f"addr:{request.remote_addr}"
+
+
+limiter = Limiter(key_func=_rate_limit_key)

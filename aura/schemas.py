@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
-MAX_USER_ID = 2**63 - 1  # BIGINT: the widest id both databases store
+# Ids fit BIGINT and read the same as a JSON integer or a digit string (at most 18 digits),
+# so the OpenAPI pattern below states the rule exactly.
+MAX_USER_ID = 10**18 - 1
+
+
+USER_ID_STRING = re.compile(r"[1-9][0-9]{0,17}")  # digits, no sign or zero-padding
+# Exactly the characters Python's str.isspace()/strip() treat as blank, spelled out because
+# regex engines disagree on what \s means.
+_BLANK = r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Non-blank text without NUL (PostgreSQL cannot store NUL): the OpenAPI form of the checks below.
+TEXT_PATTERN = rf"^[^\u0000]*[^\u0000{_BLANK}][^\u0000]*$"
 
 
 class UserId(fields.Integer):
     """A positive user id: a JSON integer, or a string of digits (the chat frontend sends "42").
 
-    Booleans, floats, signs and whitespace are refused rather than silently coerced.
+    Booleans, floats, signs, zero-padding and whitespace are refused rather than coerced.
+    Documented in OpenAPI as integer-or-digit-string (see aura.api_common).
     """
 
     default_error_messages = {"invalid": "Must be a positive integer."}
@@ -23,11 +35,20 @@ class UserId(fields.Integer):
         super().__init__(strict=True, **kwargs)
 
     def _deserialize(self, value: Any, attr, data, **kwargs: Any) -> int:
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        if isinstance(value, str) and USER_ID_STRING.fullmatch(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only: 0, 1, "yes" and friends are refused, not guessed."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):  # not a set lookup: 0 == False and 1 == True
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class StrictSchema(Schema):
@@ -60,7 +81,11 @@ class MemorySaveSchema(StrictSchema):
     user_id = UserId(required=True, metadata={"example": 42})
     content = fields.String(
         required=True,
-        metadata={"description": "The memory text (an LLM-written summary).", "example": "Likes hiking."},
+        metadata={
+            "description": "The memory text (an LLM-written summary).",
+            "example": "Likes hiking.",
+            "pattern": TEXT_PATTERN,
+        },
     )
 
     @validates("content")

@@ -17,6 +17,8 @@ from tests.databases import fresh_database
 from tests.fake_llm import FakeLLM
 
 FAKE_API_KEY = "sk-test-do-not-leak-0123456789"
+SERVICE_TOKEN = "test-service-token-with-enough-entropy-0123456789"  # TestingConfig's "tests" token
+AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
 def close_app(app: Flask) -> None:
@@ -53,8 +55,21 @@ def db(app: Flask):
         _db.session.commit()
 
 
+def service_client(app: Flask):
+    """A test client that calls the API as the trusted "tests" service, like the frontend's backend."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = AUTH["Authorization"]
+    return client
+
+
 @pytest.fixture()
 def client(app: Flask, db):
+    return service_client(app)
+
+
+@pytest.fixture()
+def anonymous(app: Flask, db):
+    """A client with no credentials at all."""
     return app.test_client()
 
 
@@ -126,4 +141,4 @@ def chat_app(make_app, fake_llm: FakeLLM, db) -> Flask:
 
 @pytest.fixture()
 def chat_client(chat_app: Flask):
-    return chat_app.test_client()
+    return service_client(chat_app)

@@ -6,6 +6,7 @@ import pytest
 
 from aura import create_app
 from aura.config import DEFAULT_SECRET_KEY, normalize_database_url
+from tests.conftest import SERVICE_TOKEN, service_client
 
 
 def test_testing_mode_uses_the_given_database(app, database_url):
@@ -26,7 +27,12 @@ def test_production_refuses_an_empty_secret_key():
 def test_production_starts_with_a_real_secret_and_does_not_migrate_by_itself(tmp_path):
     db_file = tmp_path / "prod.db"
     app = create_app(
-        "production", {"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"}
+        "production",
+        {
+            "SECRET_KEY": "x" * 40,
+            "AURA_SERVICE_TOKENS": "frontend=" + "t" * 40,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+        },
     )
     assert app.config["AURA_AUTO_MIGRATE"] is False
 
@@ -39,10 +45,15 @@ def test_unknown_mode_is_a_clear_error():
 def test_development_creates_and_migrates_a_fresh_sqlite_file(tmp_path):
     db_file = tmp_path / "nested" / "dir" / "aura.db"
     app = create_app(
-        "development", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "AURA_AUTO_MIGRATE": True}
+        "development",
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+            "AURA_AUTO_MIGRATE": True,
+            "AURA_SERVICE_TOKENS": f"tests={SERVICE_TOKEN}",
+        },
     )
     assert db_file.exists()
-    response = app.test_client().post("/api/v1/memory", json={"user_id": 1, "content": "works"})
+    response = service_client(app).post("/api/v1/memory", json={"user_id": 1, "content": "works"})
     assert response.status_code == 200
 
 
@@ -61,7 +72,7 @@ def test_database_urls_are_normalised_to_psycopg3(given, expected):
 
 def test_unreachable_database_is_a_json_503_not_a_500():
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
-    response = app.test_client().get("/api/v1/memory/1")
+    response = service_client(app).get("/api/v1/memory/1")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "error"

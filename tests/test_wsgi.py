@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import AUTH, SERVICE_TOKEN
 from tests.fake_llm import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,7 @@ def gunicorn_url(app, db, database_url, fake_llm):
         **os.environ,
         "AURA_ENV": "production",
         "SECRET_KEY": "a-real-production-secret-for-this-test-only",
+        "AURA_SERVICE_TOKENS": f"tests={SERVICE_TOKEN}",
         "DATABASE_URL": database_url,
         "AURA_LLM_BASE_URL": fake_llm.url,
         "AURA_LLM_MODEL": "fake-model",
@@ -63,9 +65,11 @@ def gunicorn_url(app, db, database_url, fake_llm):
 
 
 def test_gunicorn_serves_the_frontend_contract(gunicorn_url):
-    saved = httpx.post(gunicorn_url + "/api/v1/memory", json={"user_id": 31, "content": "via gunicorn"})
+    saved = httpx.post(
+        gunicorn_url + "/api/v1/memory", headers=AUTH, json={"user_id": 31, "content": "via gunicorn"}
+    )
     assert saved.status_code == 200
-    got = httpx.get(gunicorn_url + "/api/v1/memory/31").json()
+    got = httpx.get(gunicorn_url + "/api/v1/memory/31", headers=AUTH).json()
     assert got["memory"]["content"] == "via gunicorn"
 
 
@@ -73,7 +77,9 @@ def test_gunicorn_streams_the_first_token_without_buffering(gunicorn_url, fake_l
     release = threading.Event()
     fake_llm.script(Answer(tokens=["first", " second"], hold_after_first_token=release))
     body = {"user_id": 1, "message": "Hi", "stream": True}
-    with httpx.stream("POST", gunicorn_url + "/api/v1/orcha/chat", json=body, timeout=15) as response:
+    with httpx.stream(
+        "POST", gunicorn_url + "/api/v1/orcha/chat", json=body, headers=AUTH, timeout=15
+    ) as response:
         lines = response.iter_lines()
         first = next(line for line in lines if line.startswith("data:"))
         assert not release.is_set()

@@ -6,14 +6,34 @@ import json
 from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
-from flask_smorest import Blueprint
 
+from aura.api_common import api_blueprint, chat_limit, documented_errors
+from aura.auth import authorize_user
 from aura.chat.llm import LLMError, StreamEvent
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
 from aura.errors import error_response
 
-blp = Blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
+# The same 200 is JSON, or Server-Sent Events when the request asks to stream.
+STREAM_OR_JSON_REPLY = {
+    "description": "The reply (JSON), or with `stream: true` an SSE stream of token/done/error events",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ChatReply"}},
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "description": "One Server-Sent Event; `data` is JSON: {content} (token) or the reply (done)",
+                "properties": {
+                    "event": {"type": "string", "enum": ["token", "done", "error"]},
+                    "data": {"type": "string"},
+                },
+                "required": ["event", "data"],
+            }
+        },
+    },
+}
+
+blp = api_blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
 
 
 def _sse(event: str, data: dict) -> str:
@@ -50,8 +70,11 @@ def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[s
 
 
 @blp.route("/chat", methods=["POST"])
+@chat_limit
 @blp.arguments(ChatRequestSchema)
 @blp.response(200, ChatReplySchema)
+@blp.doc(responses={"200": STREAM_OR_JSON_REPLY})
+@documented_errors(blp, 400, 403, 413, 429)
 @blp.alt_response(502, description="The model failed or is unreachable", schema="Error")
 @blp.alt_response(503, description="No model is configured", schema="Error")
 @blp.alt_response(504, description="The model timed out", schema="Error")
@@ -61,6 +84,7 @@ def chat(body: dict):
     With `"stream": true` the reply is `text/event-stream`: `token` events as the model sends
     them, then one `done` event with the whole reply (or an `error` event).
     """
+    authorize_user(body["user_id"])
     prepared = prepare_chat(body["user_id"], body["message"], body["history"])
     if body["dry_run"]:
         return {

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from aura.schemas import UserId, validate_storable_text
+from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_storable_text
 
 
 def _validate_chat_text(value: str) -> None:
@@ -21,17 +21,19 @@ def _validate_chat_text(value: str) -> None:
 
 class TurnSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(["user", "assistant"]))
-    content = fields.String(required=True, validate=_validate_chat_text)
+    content = fields.String(required=True, validate=_validate_chat_text, metadata={"pattern": TEXT_PATTERN})
 
 
 class ChatRequestSchema(Schema):
     user_id = UserId(required=True, metadata={"example": 42})
     message = fields.String(
-        required=True, validate=_validate_chat_text, metadata={"example": "Plan my weekend"}
+        required=True,
+        validate=_validate_chat_text,
+        metadata={"example": "Plan my weekend", "pattern": TEXT_PATTERN},
     )
     history = fields.List(fields.Nested(TurnSchema), load_default=list)
-    stream = fields.Boolean(load_default=False, metadata={"description": "Reply as Server-Sent Events."})
-    dry_run = fields.Boolean(
+    stream = StrictBoolean(load_default=False, metadata={"description": "Reply as Server-Sent Events."})
+    dry_run = StrictBoolean(
         load_default=False,
         metadata={"description": "Return the messages that would be sent, without calling the model."},
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from aura.api_common import api_blueprint, documented_errors, write_limit
+from aura.auth import authorize_user
 from aura.memory import service
 from aura.schemas import (
     MemoryDeletedSchema,
@@ -16,7 +17,7 @@ from aura.schemas import (
     UserIdPathSchema,
 )
 
-blp = Blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
+blp = api_blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
 
 
 def _memory_body(memory: service.Memory | None) -> dict | None:
@@ -27,12 +28,15 @@ def _memory_body(memory: service.Memory | None) -> dict | None:
 
 @blp.route("")
 class MemoryCollection(MethodView):
+    @write_limit
     @blp.arguments(MemorySaveSchema)
     @blp.response(200, MemorySavedSchema)
-    @blp.alt_response(422, description="Validation failed", schema="Error")
+    @documented_errors(blp, 400, 403, 413, 429)
     def post(self, body: dict):
         """Create or replace a user's memory (one per user; regenerating replaces it)."""
-        memory = service.save_memory(body["user_id"], body["content"])
+        principal = authorize_user(body["user_id"])
+        actor = service.Actor(label=principal.name)
+        memory = service.save_memory(body["user_id"], body["content"], actor=actor)
         return {"status": "ok", "message": "Memory saved successfully", "memory": _memory_body(memory)}
 
 
@@ -40,15 +44,20 @@ class MemoryCollection(MethodView):
 class MemoryItem(MethodView):
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, MemoryEnvelopeSchema)
+    @documented_errors(blp, 403)
     def get(self, user_id: int):
         """The user's current memory, or `"memory": null` if there is none."""
+        authorize_user(user_id)
         return {"status": "ok", "memory": _memory_body(service.get_memory(user_id))}
 
+    @write_limit
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, MemoryDeletedSchema)
+    @documented_errors(blp, 403, 429)
     def delete(self, user_id: int):
         """Erase the user's memory and all its revisions (idempotent)."""
-        deleted = service.delete_memory(user_id)
+        principal = authorize_user(user_id)
+        deleted = service.delete_memory(user_id, actor=service.Actor(label=principal.name))
         message = "Memory deleted" if deleted else "No memory to delete"
         return {"status": "ok", "message": message, "deleted": deleted}
 
@@ -58,8 +67,10 @@ class MemoryRevisions(MethodView):
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, RevisionPageSchema)
+    @documented_errors(blp, 403)
     def get(self, user_id: int, page: int, per_page: int):
         """Every text the memory has held, newest first."""
+        authorize_user(user_id)
         result = service.list_revisions(user_id, page=page, per_page=per_page)
         return {
             "status": "ok",

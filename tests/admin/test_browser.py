@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD
+from tests.conftest import AUTH
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +47,7 @@ def browser_page():
 
 
 def api_memory(base: str, user_id: int):
-    return httpx.get(f"{base}/api/v1/memory/{user_id}").json()["memory"]
+    return httpx.get(f"{base}/api/v1/memory/{user_id}", headers=AUTH).json()["memory"]
 
 
 def test_staff_fix_a_memory_end_to_end(live_server, staff, browser_page, tmp_path):
@@ -54,9 +55,11 @@ def test_staff_fix_a_memory_end_to_end(live_server, staff, browser_page, tmp_pat
 
     base, page = live_server.url, browser_page
     httpx.post(
-        f"{base}/api/v1/memory", json={"user_id": 4242, "content": "Enjoys long walks."}
+        f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 4242, "content": "Enjoys long walks."}
     ).raise_for_status()
-    httpx.post(f"{base}/api/v1/memory", json={"user_id": 7, "content": "Unrelated user."}).raise_for_status()
+    httpx.post(
+        f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 7, "content": "Unrelated user."}
+    ).raise_for_status()
 
     # Log in: any admin page sends an anonymous visitor to the login form first.
     page.goto(f"{base}/admin/users")
@@ -113,7 +116,9 @@ def test_hostile_memory_text_is_shown_not_run(live_server, staff, browser_page):
 
     base, page = live_server.url, browser_page
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
-    httpx.post(f"{base}/api/v1/memory", json={"user_id": 66, "content": payload}).raise_for_status()
+    httpx.post(
+        f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 66, "content": payload}
+    ).raise_for_status()
     page.goto(f"{base}/admin/login?next=/admin/users/66")
     page.get_by_label("Email").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(STAFF_PASSWORD)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
-from tests.conftest import FAKE_API_KEY, LiveServer
+from tests.conftest import AUTH, FAKE_API_KEY, LiveServer, service_client
 from tests.fake_llm import Answer
 
 CHAT_URL = "/api/v1/orcha/chat"
@@ -78,7 +78,7 @@ class TestMessages:
         )
         history = [{"role": "user", "content": "u" * 30}, {"role": "assistant", "content": "a" * 5}]
         history += [{"role": "user", "content": "last"}, {"role": "assistant", "content": "turn"}]
-        app.test_client().post(CHAT_URL, json={"user_id": 3, "message": "now", "history": history})
+        service_client(app).post(CHAT_URL, json={"user_id": 3, "message": "now", "history": history})
         assert [m["content"] for m in fake_llm.last_messages] == ["Be brief.", "last", "turn", "now"]
 
 
@@ -173,6 +173,8 @@ class TestValidation:
             ({"user_id": 1, "message": "x", "history": "not a list"}, "history"),
             ({"user_id": 1, "message": "x", "history": [{"role": "user", "content": "q"}] * 101}, "history"),
             ({"user_id": 1, "message": "x", "stream": "maybe"}, "stream"),
+            ({"user_id": 1, "message": "x", "stream": 1}, "stream"),
+            ({"user_id": 1, "message": "x", "dry_run": 0}, "dry_run"),
         ],
     )
     def test_bad_requests_are_422_with_field_details(self, chat_client, fake_llm, payload, field):
@@ -191,7 +193,10 @@ class TestStreaming:
         chat_client.post("/api/v1/memory", json={"user_id": 4, "content": "Likes cats."})
         fake_llm.script(Answer(tokens=["Cats", " are", " great"]))
         response = httpx.post(
-            chat_server.url + CHAT_URL, json={"user_id": 4, "message": "Hi", "stream": True}, timeout=10
+            chat_server.url + CHAT_URL,
+            json={"user_id": 4, "message": "Hi", "stream": True},
+            headers=AUTH,
+            timeout=10,
         )
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -220,8 +225,10 @@ class TestStreaming:
             "POST",
             chat_server.url + CHAT_URL,
             json={"user_id": 1, "message": "Hi", "stream": True},
+            headers=AUTH,
             timeout=10,
         ) as response:
+            assert response.status_code == 200
             lines = response.iter_lines()
             first = next(line for line in lines if line.startswith("data:"))
             # The model is still holding the rest back: the first token was not buffered.
@@ -234,7 +241,7 @@ class TestStreaming:
     def test_model_hanging_up_mid_stream_ends_with_an_error_event(self, chat_server, fake_llm):
         fake_llm.script(Answer(tokens=["partial", " never sent"], cut_after_first_token=True))
         response = httpx.post(
-            chat_server.url + CHAT_URL, json={"user_id": 1, "message": "Hi", "stream": True}
+            chat_server.url + CHAT_URL, json={"user_id": 1, "message": "Hi", "stream": True}, headers=AUTH
         )
         events = parse_sse(response.text)
         assert events[0] == ("token", {"content": "partial"})
@@ -244,6 +251,8 @@ class TestStreaming:
 
     def test_failure_before_the_first_token_is_a_json_error_not_a_stream(self, chat_client, fake_llm):
         fake_llm.script(*[Answer(status=500)] * 3)
-        response = chat_client.post(CHAT_URL, json={"user_id": 1, "message": "Hi", "stream": True})
+        response = chat_client.post(
+            CHAT_URL, json={"user_id": 1, "message": "Hi", "stream": True}, headers=AUTH
+        )
         assert response.status_code == 502
         assert response.mimetype == "application/json"

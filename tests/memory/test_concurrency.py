@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from aura.models import MemoryRevision, UserMemory
+from tests.conftest import AUTH
 
 WRITERS = 50
 
@@ -16,7 +17,7 @@ def test_fifty_simultaneous_saves_for_a_new_user_give_one_memory(live_server, db
     barrier = threading.Barrier(WRITERS)
 
     def save(i: int) -> httpx.Response:
-        with httpx.Client(base_url=live_server.url, timeout=60) as http:
+        with httpx.Client(base_url=live_server.url, headers=AUTH, timeout=60) as http:
             barrier.wait()
             return http.post("/api/v1/memory", json={"user_id": 777, "content": f"version {i}"})
 
@@ -32,7 +33,7 @@ def test_fifty_simultaneous_saves_for_a_new_user_give_one_memory(live_server, db
     # The surviving memory is the last revision written: no save was lost or reordered.
     latest = max(revisions, key=lambda r: r.id)
     assert memories[0].content == latest.content
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, headers=AUTH) as http:
         assert http.get("/api/v1/memory/777").json()["memory"]["content"] == latest.content
 
 
@@ -40,7 +41,7 @@ def test_concurrent_saves_for_different_users_do_not_interfere(live_server, db):
     users = range(1000, 1020)
 
     def save(user_id: int) -> int:
-        with httpx.Client(base_url=live_server.url, timeout=60) as http:
+        with httpx.Client(base_url=live_server.url, headers=AUTH, timeout=60) as http:
             return http.post(
                 "/api/v1/memory", json={"user_id": user_id, "content": f"memory of {user_id}"}
             ).status_code

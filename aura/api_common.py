@@ -1,0 +1,85 @@
+"""What every JSON endpoint shares: authentication, rate limits and their documented errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, current_app
+from flask_smorest import Api, Blueprint
+
+from aura.auth import require_api_auth
+from aura.extensions import limiter
+from aura.schemas import MAX_USER_ID, USER_ID_STRING, UserId
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON body",
+    401: "Missing, invalid or expired bearer token",
+    403: "The token may not access this user's data",
+    413: "Request body too large",
+    429: "Rate limit exceeded (see Retry-After)",
+}
+
+
+def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
+    """A flask-smorest blueprint whose every request must carry a valid bearer token."""
+    blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    blp.before_request(require_api_auth)
+    return blp
+
+
+def documented_errors(blp: Blueprint, *codes: int) -> Callable:
+    """Document the standard error responses an endpoint can give (for OpenAPI and fuzzing)."""
+
+    def decorate(view: Callable) -> Callable:
+        for code in (401, *codes):
+            view = blp.alt_response(code, description=ERROR_DESCRIPTIONS.get(code, ""), schema="Error")(view)
+        return view
+
+    return decorate
+
+
+# Per caller (token or user); evaluated when the view runs, i.e. after authentication.
+write_limit = limiter.limit(lambda: current_app.config["AURA_RATE_LIMIT_WRITE"])
+chat_limit = limiter.limit(lambda: current_app.config["AURA_RATE_LIMIT_CHAT"])
+
+
+def _user_id_schema(converter, field, ret: dict, **_) -> dict:
+    """apispec attribute function: UserId accepts an integer or a digit string, so say both."""
+    if isinstance(field, UserId):
+        for key in ("type", "minimum", "maximum", "format"):
+            ret.pop(key, None)
+        return {
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_USER_ID},
+                {"type": "string", "pattern": f"^{USER_ID_STRING.pattern}$"},
+            ]
+        }
+    return {}
+
+
+# (component, property, keyword, config key): limits that are set at run time, so the
+# document always states the limits of the running server.
+RUNTIME_LIMITS = [
+    ("MemorySave", "content", "maxLength", "AURA_MAX_MEMORY_CHARS"),
+    ("ChatRequest", "message", "maxLength", "AURA_CHAT_MAX_MESSAGE_CHARS"),
+    ("ChatRequest", "history", "maxItems", "AURA_CHAT_MAX_HISTORY_TURNS"),
+    ("Turn", "content", "maxLength", "AURA_CHAT_MAX_MESSAGE_CHARS"),
+]
+
+
+def init_api_docs(api: Api, app: Flask) -> None:
+    """Teach the OpenAPI generator our custom field and the bearer scheme (before blueprints)."""
+    api.ma_plugin.converter.add_attribute_function(_user_id_schema)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Service token or user JWT"}
+    )
+
+
+def document_runtime_limits(api: Api, app: Flask) -> None:
+    """Write the configured limits into the schemas (after blueprints registered them)."""
+    schemas = api.spec.components.schemas
+    for component, prop, keyword, config_key in RUNTIME_LIMITS:
+        schemas[component]["properties"][prop][keyword] = app.config[config_key]
+    schemas["MemorySave"]["properties"]["content"]["minLength"] = 1
+    schemas["ChatRequest"]["properties"]["message"]["minLength"] = 1
+    schemas["Turn"]["properties"]["content"]["minLength"] = 1

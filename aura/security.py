@@ -1,0 +1,62 @@
+"""Production safety checks and HTTP security headers."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from aura.auth import parse_service_tokens
+from aura.config import DEFAULT_SECRET_KEY
+
+MIN_SECRET_LENGTH = 32
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def production_problems(config: dict) -> list[str]:
+    """Every reason this configuration is unsafe to run in production (empty: fine)."""
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH:
+        problems.append(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters"
+        )
+    if config.get("AURA_AUTH_DISABLED"):
+        problems.append("AURA_AUTH_DISABLED is a development switch and cannot be used in production")
+    tokens = parse_service_tokens(config.get("AURA_SERVICE_TOKENS", ""))
+    weak = [name for name, token in tokens.items() if len(token) < MIN_SECRET_LENGTH]
+    if weak:
+        problems.append(f"service tokens {', '.join(weak)} are shorter than {MIN_SECRET_LENGTH} characters")
+    jwt_secret = config.get("AURA_JWT_SECRET") or ""
+    if jwt_secret and len(jwt_secret) < MIN_SECRET_LENGTH:
+        problems.append(f"AURA_JWT_SECRET must have at least {MIN_SECRET_LENGTH} characters")
+    if not (tokens or jwt_secret or config.get("AURA_JWT_PUBLIC_KEY")):
+        problems.append(
+            "no API credentials: set AURA_SERVICE_TOKENS and/or AURA_JWT_SECRET/AURA_JWT_PUBLIC_KEY"
+        )
+    return problems
+
+
+def check_config(app: Flask) -> None:
+    """Refuse to start production with settings that would be unsafe there."""
+    if app.config["ENV_NAME"] != "production":
+        return
+    problems = production_problems(app.config)
+    if problems:
+        raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/"):
+            # Memories are personal data: no shared cache may keep them.
+            headers.setdefault("Cache-Control", "no-store")
+        else:
+            headers.setdefault("Content-Security-Policy", PAGE_CSP)
+            headers.setdefault("X-Frame-Options", "DENY")
+        return response
