@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_smorest import Api, Blueprint
 
 from aura.auth import require_api_auth
@@ -36,6 +36,12 @@ def documented_errors(blp: Blueprint, *codes: int) -> Callable:
         return view
 
     return decorate
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    """Only writes and chat carry limits: skip the limiter's per-request work for reads."""
+    return request.method in ("GET", "HEAD", "OPTIONS")
 
 
 # Per caller (token or user); evaluated when the view runs, i.e. after authentication.

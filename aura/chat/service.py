@@ -9,7 +9,6 @@ from flask import Flask, current_app
 
 from aura.chat.llm import LLMClient, LLMSettings
 from aura.chat.prompt import ChatMessage, build_messages
-from aura.extensions import db
 from aura.memory.service import get_memory
 
 EXTENSION_KEY = "aura_llm"
@@ -43,11 +42,10 @@ def llm_client() -> LLMClient:
 def prepare_chat(user_id: int, message: str, history: Sequence[ChatMessage]) -> PreparedChat:
     """The exact messages the model gets for this user, and whether the memory is among them.
 
-    The database session is closed afterwards so a slow model call doesn't hold a pooled
-    connection.
+    get_memory() returns its connection to the pool at once, so a slow model call never
+    holds one.
     """
     memory = get_memory(user_id)
-    db.session.close()
     messages = build_messages(
         system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
         memory_content=memory.content if memory else None,

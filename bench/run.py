@@ -1,0 +1,207 @@
+"""Load benchmark: AURA under gunicorn vs a bare Flask+psycopg handler, driven by wrk on loopback.
+
+Creates a throwaway PostgreSQL database, migrates and seeds it, starts both servers with the
+same worker settings, and reports req/s, p50 and p99 per scenario plus AURA's throughput as a
+ratio of the bare handler's (the machines are shared: ratios are what compare across runs).
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 16] [--pg postgresql://...]
+
+Needs wrk (`apt-get install wrk`). Results are also written to bench/results/<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+TOKEN = "bench-service-token-" + "x" * 32
+USERS = 1000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_database(admin_url: str) -> str:
+    name = f"aura_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def start(command: list[str], env: dict, port: int, probe: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(
+                f"http://127.0.0.1:{port}{probe}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=1
+            )
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {command}")
+
+
+def wrk(port: int, script: str, duration: int, connections: int) -> dict:
+    env = {**os.environ, "AURA_BENCH_TOKEN": TOKEN, "AURA_BENCH_USERS": str(USERS)}
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(BENCH / script),
+            f"http://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    url = create_database(args.pg)
+    processes: list[subprocess.Popen] = []
+    try:
+        env = {
+            **os.environ,
+            "AURA_ENV": "production",
+            "SECRET_KEY": "bench-" + "s" * 40,
+            "DATABASE_URL": url,
+            "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
+            "AURA_RATE_LIMIT_WRITE": "1000000/minute",
+            "AURA_LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": str(args.workers),
+            "AURA_THREADS": str(args.threads),
+        }
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        subprocess.run(
+            [str(Path(sys.executable).parent / "flask"), "--app", "aura", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        aura_port, bare_port = free_port(), free_port()
+        processes.append(
+            start(
+                [gunicorn, "--bind", f"127.0.0.1:{aura_port}", "wsgi:app"], env, aura_port, "/api/v1/memory/1"
+            )
+        )
+        bare_env = {
+            **env,
+            "BENCH_PG_DSN": make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+        }
+        processes.append(
+            start(
+                [gunicorn, "--bind", f"127.0.0.1:{bare_port}", "--chdir", str(BENCH), "bare_app:app"],
+                bare_env,
+                bare_port,
+                "/api/v1/memory/1",
+            )
+        )
+
+        print(f"seeding {USERS} memories ...", flush=True)
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{aura_port}", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as http:
+            for user_id in range(1, USERS + 1):
+                http.post(
+                    "/api/v1/memory", json={"user_id": user_id, "content": f"Seed memory {user_id}"}
+                ).raise_for_status()
+
+        scenarios = [
+            ("bare Flask+psycopg GET", bare_port, "get_memory.lua"),
+            ("AURA GET memory", aura_port, "get_memory.lua"),
+            ("AURA POST memory", aura_port, "post_memory.lua"),
+        ]
+        results = {}
+        for name, port, script in scenarios:
+            wrk(port, script, 2, args.connections)  # warm-up
+            results[name] = wrk(port, script, args.duration, args.connections)
+            r = results[name]
+            print(
+                f"{name:28s} {r['rps']:9.1f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
+                f"   non-2xx {r['non_2xx']}",
+                flush=True,
+            )
+        ratio = results["AURA GET memory"]["rps"] / results["bare Flask+psycopg GET"]["rps"]
+        print(f"AURA GET throughput = {ratio:.2f} x bare handler")
+        report = {
+            "when": datetime.now(UTC).isoformat(),
+            "settings": vars(args) | {"pg": "(hidden)", "users": USERS},
+            "results": results,
+            "aura_get_vs_bare": ratio,
+        }
+        out = BENCH / "results"
+        out.mkdir(exist_ok=True)
+        (out / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.json").write_text(json.dumps(report, indent=2))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        drop_database(args.pg, url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
