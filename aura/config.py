@@ -81,6 +81,7 @@ class BaseConfig:
     # Rate limits per caller on writes and chat (Flask-Limiter syntax); storage memory:// or redis://
     AURA_RATE_LIMIT_WRITE = os.environ.get("AURA_RATE_LIMIT_WRITE", "120/minute")
     AURA_RATE_LIMIT_CHAT = os.environ.get("AURA_RATE_LIMIT_CHAT", "60/minute")
+    AURA_RATE_LIMIT_LOGIN = os.environ.get("AURA_RATE_LIMIT_LOGIN", "10/minute")  # staff login attempts
     RATELIMIT_STORAGE_URI = os.environ.get("AURA_RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False  # Retry-After goes on 429s only (aura.errors.rate_limited)
     RATELIMIT_STRATEGY = "moving-window"
@@ -119,6 +120,7 @@ class TestingConfig(BaseConfig):
     AURA_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
     AURA_RATE_LIMIT_WRITE = "100000/minute"
     AURA_RATE_LIMIT_CHAT = "100000/minute"
+    AURA_RATE_LIMIT_LOGIN = "100000/minute"
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
 
 

@@ -8,13 +8,12 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
 from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
     400: "The request body is not valid JSON.",
-    429: "Too many requests; slow down and retry after the time in Retry-After.",
     404: "No such endpoint.",
     405: "Method not allowed on this endpoint.",
     413: "The request body is too large.",
@@ -64,7 +63,7 @@ def _message_for(error: HTTPException, errors: dict, data: dict) -> str:
 
 def handle_http_exception(error: HTTPException):
     """JSON under /api, an HTML page elsewhere (also replaces flask-smorest's handler)."""
-    if error.response is not None:  # the raiser already built the response (e.g. rate_limited)
+    if error.response is not None:  # the raiser already built the response (rate_limited does)
         return error.response
     if error.code and error.code >= 500:
         db.session.rollback()
@@ -94,13 +93,10 @@ def handle_unexpected(error: Exception):
 
 
 def rate_limited(limit) -> Response:
-    """Flask-Limiter's breach callback: the standard error, with how long to wait."""
+    """Flask-Limiter's breach callback: the standard error (JSON or page), with how long to wait."""
     wait = max(1, math.ceil(limit.reset_at - time.time()))
-    return error_response(
-        429,
-        f"Rate limit of {limit.limit} exceeded; retry in {wait} s.",
-        headers={"Retry-After": str(wait)},
-    )
+    error = TooManyRequests(f"Rate limit of {limit.limit} exceeded; retry in {wait} s.", retry_after=wait)
+    return current_app.make_response(handle_http_exception(error))
 
 
 def register_error_handlers(app: Flask) -> None:

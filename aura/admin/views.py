@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from aura.admin.forms import DeleteForm, LoginForm, MemoryForm
 from aura.admin.queries import SORTS, search_users
 from aura.chat.prompt import build_messages
-from aura.extensions import login_manager
+from aura.extensions import limiter, login_manager
 from aura.memory import service
 from aura.schemas import UserIdPathSchema, UserListArgsSchema
 from aura.staff import authenticate
@@ -49,7 +49,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["AURA_RATE_LIMIT_LOGIN"],
+    methods=["POST"],
+    key_func=lambda: request.remote_addr,
+)
 def login():
+    """Password guessing is slowed per client address (429 page beyond the limit)."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.users"))
     form = LoginForm()

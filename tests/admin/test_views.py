@@ -78,6 +78,17 @@ class TestAccess:
         assert admin.post("/admin/logout", data={"csrf_token": token}).status_code == 302
         assert admin.get("/admin/users").status_code == 302
 
+    def test_password_guessing_is_rate_limited_with_a_page(self, make_app, staff):
+        client = make_app(AURA_RATE_LIMIT_LOGIN="2 per minute").test_client()
+        token = csrf_from(client, "/admin/login")
+        data = {"email": STAFF_EMAIL, "password": "guess", "csrf_token": token}
+        assert [client.post("/admin/login", data=data).status_code for _ in range(2)] == [401, 401]
+        blocked = client.post("/admin/login", data={**data, "password": STAFF_PASSWORD})
+        assert blocked.status_code == 429
+        assert blocked.mimetype == "text/html"
+        assert int(blocked.headers["Retry-After"]) >= 1
+        assert client.get("/admin/users").status_code == 302
+
     def test_session_cookie_is_httponly_and_samesite(self, client, staff):
         token = csrf_from(client, "/admin/login")
         response = client.post(
