@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -13,42 +16,45 @@ from aura.schemas import MAX_USER_ID
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
 
 
-def _fail(error: staff.StaffError) -> None:
-    raise click.ClickException(str(error))
+def _as_click_errors(command: Callable) -> Callable:
+    """Show a StaffError as a one-line CLI error (exit code 1), not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except staff.StaffError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
 
 
 @staff_cli.command("create")
 @click.argument("email")
 @click.password_option(help="Prompted (twice) when not given.")
+@_as_click_errors
 def create(email: str, password: str) -> None:
     """Create a staff account; the password is prompted and stored hashed."""
-    try:
-        account = staff.create_staff(email, password)
-    except staff.StaffError as error:
-        _fail(error)
+    account = staff.create_staff(email, password)
     click.echo(f"Created staff account {account.email} (id {account.id}). Log in at /admin/login.")
 
 
 @staff_cli.command("set-password")
 @click.argument("email")
 @click.password_option()
+@_as_click_errors
 def set_password(email: str, password: str) -> None:
     """Replace a staff member's password."""
-    try:
-        staff.set_password(email, password)
-    except staff.StaffError as error:
-        _fail(error)
+    staff.set_password(email, password)
     click.echo(f"Password changed for {staff.normalize_email(email)}.")
 
 
 @staff_cli.command("deactivate")
 @click.argument("email")
+@_as_click_errors
 def deactivate(email: str) -> None:
     """Block an account from logging in (its history stays attributed)."""
-    try:
-        staff.set_active(email, False)
-    except staff.StaffError as error:
-        _fail(error)
+    staff.set_active(email, False)
     click.echo(f"Deactivated {staff.normalize_email(email)}.")
 
 

@@ -65,14 +65,18 @@ def validate_storable_text(value: str) -> None:
         raise ValidationError("Text must be valid Unicode (no unpaired surrogates).") from None
 
 
-def validate_memory_content(value: str) -> None:
-    """Non-blank, storable and within the configured length; shared by the API and the admin form."""
+def validate_text(value: str, *, max_chars: int, what: str) -> None:
+    """Non-blank, storable and at most ``max_chars`` long: the rule for every free-text field."""
     if not value.strip():
-        raise ValidationError("Memory content must not be empty.")
+        raise ValidationError(f"{what} must not be empty.")
     validate_storable_text(value)
-    limit = current_app.config["AURA_MAX_MEMORY_CHARS"]
-    if len(value) > limit:
-        raise ValidationError(f"Memory content is {len(value):,} characters; the maximum is {limit:,}.")
+    if len(value) > max_chars:
+        raise ValidationError(f"{what} is {len(value):,} characters; the maximum is {max_chars:,}.")
+
+
+def validate_memory_content(value: str) -> None:
+    """The memory rule, shared by the API and the admin form."""
+    validate_text(value, max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"], what="Memory content")
 
 
 class MemorySaveSchema(StrictSchema):

@@ -7,16 +7,11 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_storable_text
+from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_text
 
 
 def _validate_chat_text(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be empty.")
-    validate_storable_text(value)
-    limit = current_app.config["AURA_CHAT_MAX_MESSAGE_CHARS"]
-    if len(value) > limit:
-        raise ValidationError(f"Is {len(value):,} characters; the maximum is {limit:,}.")
+    validate_text(value, max_chars=current_app.config["AURA_CHAT_MAX_MESSAGE_CHARS"], what="Message")
 
 
 class TurnSchema(Schema):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import scoped_session
 
 from aura.extensions import db
 from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
@@ -69,6 +72,17 @@ def _insert_for_dialect():
     raise RuntimeError(f"unsupported database dialect {name!r}")
 
 
+@contextmanager
+def _transaction() -> Iterator[scoped_session]:
+    """Commit everything done inside, or nothing: one transaction per service call."""
+    try:
+        yield db.session
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
 def _audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -> None:
     """Record a staff action in the caller's transaction (frontend saves are not audited here)."""
     if actor.staff_id is not None:
@@ -114,20 +128,16 @@ def save_memory(
     INSERT .. ON CONFLICT (user_id) DO UPDATE, never read-then-write: concurrent savers for
     one user each succeed, leaving one row and one revision per save.
     """
-    try:
+    with _transaction():
         memory = _write(user_id, content, source, actor)
         _audit(user_id, "edit", actor, f"{len(content):,} characters")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return memory
 
 
 def restore_revision(user_id: int, revision_id: int, actor: Actor) -> Memory:
     """Make an earlier revision current again (itself recorded as a new `restore` revision)."""
-    try:
-        content = db.session.scalar(
+    with _transaction() as session:
+        content = session.scalar(
             select(MemoryRevision.content).where(
                 MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id
             )
@@ -136,10 +146,6 @@ def restore_revision(user_id: int, revision_id: int, actor: Actor) -> Memory:
             raise RevisionNotFound(revision_id)
         memory = _write(user_id, content, RevisionSource.RESTORE, actor)
         _audit(user_id, "restore", actor, f"revision #{revision_id}")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return memory
 
 
@@ -168,18 +174,13 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
 
     Returns True if there was anything to delete.
     """
-    session = db.session
-    try:
+    with _transaction() as session:
         deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
         if not keep_history:
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
             ).rowcount
         _audit(user_id, "delete" if keep_history else "erase", actor)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return bool(deleted)
 
 
