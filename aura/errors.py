@@ -48,7 +48,7 @@ def _field_errors(data: dict) -> dict:
     return flat
 
 
-def _message_for(error: HTTPException, errors: dict, data: dict) -> str:
+def _message_for(error: HTTPException, data: dict) -> str:
     if data.get("message"):
         return data["message"]
     if error.code == 400 and data.get("messages"):
@@ -74,8 +74,7 @@ def handle_http_exception(error: HTTPException):
     if not wants_json():
         response = render_template("error.html", error=error), error.code or 500
         return response if not headers else (*response, headers)
-    errors = _field_errors(data)
-    return error_response(error.code or 500, _message_for(error, errors, data), errors, headers)
+    return error_response(error.code or 500, _message_for(error, data), _field_errors(data), headers)
 
 
 def handle_database_unavailable(error: OperationalError):

@@ -99,7 +99,8 @@ def _render_user(user_id: int, memory_form: MemoryForm | None = None, status: in
     memory = service.get_memory(user_id)
     if memory_form is None:
         memory_form = MemoryForm(content=memory.content if memory else "")
-    revisions = service.list_revisions(user_id, page=request.args.get("page", 1, type=int) or 1, per_page=20)
+    page = min(max(request.args.get("page", 1, type=int), 1), 1_000_000)  # a page, not an error
+    revisions = service.list_revisions(user_id, page=page, per_page=20)
     preview = build_messages(
         system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
         memory_content=memory.content if memory else None,

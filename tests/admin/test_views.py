@@ -184,6 +184,11 @@ class TestUserPage:
         page = admin.get("/admin/users/404").get_data(as_text=True)
         assert "This user has no memory." in page
 
+    @pytest.mark.parametrize("page", ["-3", "0", "abc", "99999999999"])
+    def test_odd_history_pages_still_render(self, admin, page):
+        save(admin, 15, "text")
+        assert admin.get(f"/admin/users/15?page={page}").status_code == 200
+
     def test_user_id_out_of_range_is_404(self, admin):
         assert admin.get(f"/admin/users/{2**63}").status_code == 404
 
