@@ -66,12 +66,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from aura.admin.views import bp as admin_bp
     from aura.chat.api import blp as chat_blp
+    from aura.health import bp as health_bp
     from aura.memory.api import blp as memory_blp
 
     for json_blueprint in (memory_blp, chat_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(health_bp)
     document_runtime_limits(api, app)
 
 

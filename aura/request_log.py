@@ -1,11 +1,22 @@
-"""One log line per request (method, path, status, latency); never bodies, tokens or memory text."""
+"""One log line per request (id, method, path, status, latency); never bodies, tokens or memory text."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 
 from flask import Flask, g, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's id is reused only if it is short and plain, so it cannot forge log lines.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _request_id() -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def configure_logging(app: Flask) -> None:
@@ -15,10 +26,15 @@ def configure_logging(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
+        g.request_id = _request_id()
 
     @app.after_request
     def _log_request(response):
         started = g.get("request_started")
         elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        app.logger.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        request_id = g.get("request_id") or _request_id()
+        response.headers[REQUEST_ID_HEADER] = request_id
+        app.logger.info(
+            "%s %s %s %s %.1fms", request_id, request.method, request.path, response.status_code, elapsed_ms
+        )
         return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from aura import create_app
@@ -79,9 +81,31 @@ def test_unreachable_database_is_a_json_503_not_a_500():
     assert "database" in body["message"].lower()
 
 
-def test_requests_are_logged_without_bodies(client, caplog):
+def test_requests_are_logged_with_an_id_and_without_bodies(client, caplog):
     caplog.set_level("INFO", logger="aura")
-    client.post("/api/v1/memory", json={"user_id": 5, "content": "very private text"})
+    response = client.post("/api/v1/memory", json={"user_id": 5, "content": "very private text"})
+    request_id = response.headers["X-Request-ID"]
     lines = [r.getMessage() for r in caplog.records if r.name == "aura"]
-    assert any(line.startswith("POST /api/v1/memory 200 ") for line in lines), lines
+    assert f"{request_id} POST /api/v1/memory 200 " in "\n".join(lines), lines
     assert not any("very private text" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("given", "reused"), [("abc-123_X.y", True), ("bad id; with spaces", False), ("x" * 65, False)]
+)
+def test_a_plain_caller_request_id_is_reused_and_anything_else_replaced(client, given, reused):
+    returned = client.get("/healthz", headers={"X-Request-ID": given}).headers["X-Request-ID"]
+    assert (returned == given) is reused
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", returned)
+
+
+def test_health_probes_need_no_token(anonymous):
+    assert anonymous.get("/healthz").get_json() == {"status": "ok"}
+    assert anonymous.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_readiness_fails_when_the_database_is_down():
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error"

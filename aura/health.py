@@ -1,0 +1,29 @@
+"""Liveness and readiness probes for load balancers and orchestrators (no auth, no personal data)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from aura.extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def live():
+    """The process is up and serving requests."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def ready():
+    """Ready for traffic: the database answers. 503 otherwise, so the balancer routes around us."""
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        current_app.logger.error("readiness: database unavailable (%s)", error.__class__.__name__)
+        return {"status": "error", "message": "The database is unavailable.", "errors": {}}, 503
+    return {"status": "ok", "database": "ok"}
