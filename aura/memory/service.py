@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import scoped_session
 
 from aura.extensions import db
-from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
+from aura.memory import upsert
+from aura.models import AuditEvent, MemoryRevision, UserMemory, utcnow
 
 
 class RevisionSource(enum.StrEnum):
@@ -62,16 +62,6 @@ class RevisionNotFound(LookupError):
     """The revision does not exist, or belongs to another user."""
 
 
-def _insert_for_dialect():
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
-    name = db.session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"unsupported database dialect {name!r}")
-
-
 @contextmanager
 def _transaction() -> Iterator[scoped_session]:
     """Commit everything done inside, or nothing: one transaction per service call."""
@@ -94,29 +84,9 @@ def _audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -
 
 
 def _write(user_id: int, content: str, source: RevisionSource, actor: Actor) -> Memory:
-    """The upsert and its revision; the caller owns the transaction."""
-    insert = _insert_for_dialect()
-    now = utcnow()
-    session = db.session
-    session.execute(
-        insert(User).values(id=user_id, created_at=now).on_conflict_do_nothing(index_elements=["id"])
-    )
-    upsert = insert(UserMemory).values(user_id=user_id, content=content, created_at=now, updated_at=now)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["user_id"],
-        set_={"content": upsert.excluded.content, "updated_at": upsert.excluded.updated_at},
-    ).returning(UserMemory.created_at, UserMemory.updated_at)
-    created_at, updated_at = session.execute(upsert).one()
-    session.execute(
-        insert(MemoryRevision).values(
-            user_id=user_id,
-            content=content,
-            source=str(source),
-            actor=actor.label,
-            staff_id=actor.staff_id,
-            created_at=now,
-        )
-    )
+    """The upsert and its revision in the current session transaction (the caller commits)."""
+    write = upsert.Write(user_id, content, str(source), actor.label, actor.staff_id, utcnow())
+    created_at, updated_at = upsert.in_session(db.session, write)
     return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
 
 
@@ -128,6 +98,12 @@ def save_memory(
     INSERT .. ON CONFLICT (user_id) DO UPDATE, never read-then-write: concurrent savers for
     one user each succeed, leaving one row and one revision per save.
     """
+    if actor.staff_id is None and db.engine.dialect.name == "postgresql":
+        # The hot path (every frontend regeneration): one atomic statement, one round trip.
+        write = upsert.Write(user_id, content, str(source), actor.label, None, utcnow())
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            created_at, updated_at = upsert.one_statement(conn, write)
+        return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
     with _transaction():
         memory = _write(user_id, content, source, actor)
         _audit(user_id, "edit", actor, f"{len(content):,} characters")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from aura import MIGRATIONS_DIR, create_app
@@ -51,3 +51,21 @@ def test_delete_keeping_history_only_removes_the_current_memory(app, db):
     assert service.delete_memory(3) is True  # the erasure still finds the history
     assert service.list_revisions(3).total == 0
     assert service.delete_memory(3) is False
+
+
+def test_a_frontend_save_is_a_single_statement_on_postgresql(app, db):
+    """The hot write path: one atomic statement on PostgreSQL, three in a transaction on SQLite."""
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "WITH", "UPDATE")):
+            writes.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        saved = service.save_memory(9, "one trip")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(writes) == (1 if db.engine.dialect.name == "postgresql" else 3)
+    assert service.get_memory(9) == saved
+    assert [r.content for r in service.list_revisions(9).items] == ["one trip"]
