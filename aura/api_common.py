@@ -86,6 +86,3 @@ def document_runtime_limits(api: Api, app: Flask) -> None:
     schemas = api.spec.components.schemas
     for component, prop, keyword, config_key in RUNTIME_LIMITS:
         schemas[component]["properties"][prop][keyword] = app.config[config_key]
-    schemas["MemorySave"]["properties"]["content"]["minLength"] = 1
-    schemas["ChatRequest"]["properties"]["message"]["minLength"] = 1
-    schemas["Turn"]["properties"]["content"]["minLength"] = 1

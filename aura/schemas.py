@@ -89,6 +89,7 @@ class MemorySaveSchema(StrictSchema):
             "description": "The memory text (an LLM-written summary).",
             "example": "Likes hiking.",
             "pattern": TEXT_PATTERN,
+            "minLength": 1,
         },
     )
 

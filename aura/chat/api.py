@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
@@ -41,7 +42,7 @@ def _sse(event: str, data: dict) -> str:
 
 
 def _llm_error(error: LLMError):
-    headers = {"Retry-After": str(int(error.retry_after + 0.999))} if error.retry_after else None
+    headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
     return error_response(error.status, error.message, headers=headers)
 
 

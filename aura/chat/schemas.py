@@ -16,7 +16,9 @@ def _validate_chat_text(value: str) -> None:
 
 class TurnSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(["user", "assistant"]))
-    content = fields.String(required=True, validate=_validate_chat_text, metadata={"pattern": TEXT_PATTERN})
+    content = fields.String(
+        required=True, validate=_validate_chat_text, metadata={"pattern": TEXT_PATTERN, "minLength": 1}
+    )
 
 
 class ChatRequestSchema(Schema):
@@ -24,7 +26,7 @@ class ChatRequestSchema(Schema):
     message = fields.String(
         required=True,
         validate=_validate_chat_text,
-        metadata={"example": "Plan my weekend", "pattern": TEXT_PATTERN},
+        metadata={"example": "Plan my weekend", "pattern": TEXT_PATTERN, "minLength": 1},
     )
     history = fields.List(fields.Nested(TurnSchema), load_default=list)
     stream = StrictBoolean(load_default=False, metadata={"description": "Reply as Server-Sent Events."})
