@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
@@ -62,6 +62,7 @@ def login():
     if form.validate_on_submit():
         staff = authenticate(form.email.data, form.password.data)
         if staff is not None:
+            session.permanent = True  # expires after AURA_SESSION_HOURS, not "whenever"
             login_user(staff)
             current_app.logger.info("staff %s logged in", staff.id)
             flash("Logged in.", "success")

@@ -96,6 +96,7 @@ class TestAccess:
         )
         cookie = response.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert "Expires=" in cookie  # a session of AURA_SESSION_HOURS, not an endless one
 
 
 class TestCsrf:
