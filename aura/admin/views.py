@@ -109,7 +109,7 @@ def _render_user(user_id: int, memory_form: MemoryForm | None = None, status: in
         message=NEXT_MESSAGE_PLACEHOLDER,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
     )
-    page = render_template(
+    html = render_template(
         "admin/user.html",
         user_id=user_id,
         memory=memory,
@@ -119,7 +119,7 @@ def _render_user(user_id: int, memory_form: MemoryForm | None = None, status: in
         preview=preview,
         max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"],
     )
-    return page, status
+    return html, status
 
 
 @bp.route("/users/<int:user_id>")
