@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from aura.extensions import db
 from aura.memory.service import Page
 from aura.models import User, UserMemory
+from aura.schemas import USER_ID_STRING
 
 SORTS = {
     "updated_desc": "Last update, newest first",
@@ -41,7 +42,7 @@ def search_users(query: str = "", sort: str = "updated_desc", page: int = 1, per
     query = query.strip()
     if query:
         matches_text = UserMemory.content.ilike(f"%{_escape_like(query)}%", escape="\\")
-        if query.isdigit() and len(query) <= 19:
+        if USER_ID_STRING.fullmatch(query):  # the API's own id rule: no "²", nothing past BIGINT
             stmt = stmt.where((User.id == int(query)) | matches_text)
         else:
             stmt = stmt.where(matches_text)

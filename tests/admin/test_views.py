@@ -149,6 +149,13 @@ class TestUsersList:
         page = admin.get("/admin/users?q=100%25").get_data(as_text=True)
         assert "/admin/users/31" in page and "/admin/users/32" not in page
 
+    @pytest.mark.parametrize("query", ["²", "9999999999999999999", "00042"])
+    def test_digit_like_queries_that_are_not_user_ids_search_text_only(self, admin, query):
+        save(admin, 42, "plain memory")
+        response = admin.get(f"/admin/users?q={query}")
+        assert response.status_code == 200
+        assert "/admin/users/42" not in response.get_data(as_text=True)
+
     def test_sort_by_last_update_and_paginate(self, admin):
         for user_id in range(1, 31):
             save(admin, user_id, f"memory {user_id}")
