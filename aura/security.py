@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from aura.auth import parse_service_tokens
 from aura.config import DEFAULT_SECRET_KEY
 
 MIN_SECRET_LENGTH = 32
@@ -24,7 +23,7 @@ def production_problems(config: dict) -> list[str]:
         )
     if config.get("AURA_AUTH_DISABLED"):
         problems.append("AURA_AUTH_DISABLED is a development switch and cannot be used in production")
-    tokens = parse_service_tokens(config.get("AURA_SERVICE_TOKENS", ""))
+    tokens = config["AURA_SERVICE_TOKEN_MAP"]  # parsed once by aura.auth.init_auth
     weak = [name for name, token in tokens.items() if len(token) < MIN_SECRET_LENGTH]
     if weak:
         problems.append(f"service tokens {', '.join(weak)} are shorter than {MIN_SECRET_LENGTH} characters")

@@ -48,7 +48,6 @@ class LLMSettings:
     connect_timeout: float = 5.0
     max_retries: int = 2
     backoff: float = 0.5
-    extra_body: dict = field(default_factory=dict)
 
     @property
     def configured(self) -> bool:
@@ -98,25 +97,19 @@ def _provider_error(response: httpx.Response) -> LLMError:
 class LLMClient:
     """One pooled HTTP client per app; safe to share between threads."""
 
-    def __init__(self, settings: LLMSettings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            transport=transport,
         )
 
     def close(self) -> None:
         self._http.close()
 
     def _payload(self, messages: list[dict], stream: bool) -> dict:
-        return {
-            **self.settings.extra_body,
-            "model": self.settings.model,
-            "messages": messages,
-            "stream": stream,
-        }
+        return {"model": self.settings.model, "messages": messages, "stream": stream}
 
     def _send(self, messages: list[dict], stream: bool) -> httpx.Response:
         """POST with retries; returns a 200 response (open, when streaming) or raises LLMError."""
