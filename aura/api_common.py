@@ -9,15 +9,20 @@ from flask_smorest import Api, Blueprint
 
 from aura.auth import require_api_auth
 from aura.extensions import limiter
-from aura.schemas import MAX_USER_ID, USER_ID_STRING, UserId
+from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
 
 ERROR_DESCRIPTIONS = {
-    400: "Malformed JSON body",
+    400: "Malformed JSON body or header",
     401: "Missing, invalid or expired bearer token",
     403: "The token may not access this user's data",
+    404: "No such revision for this user",
+    409: "Memory is switched off for this user: nothing was stored",
+    412: "The memory is no longer at the version in If-Match / expected_version: nothing was written",
     413: "Request body too large",
     429: "Rate limit exceeded (see Retry-After)",
 }
+# Errors whose body adds fields to the standard shape.
+ERROR_SCHEMAS = {412: PreconditionFailedSchema}
 
 
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
@@ -32,7 +37,8 @@ def documented_errors(blp: Blueprint, *codes: int) -> Callable:
 
     def decorate(view: Callable) -> Callable:
         for code in (401, *codes):
-            view = blp.alt_response(code, description=ERROR_DESCRIPTIONS.get(code, ""), schema="Error")(view)
+            schema = ERROR_SCHEMAS.get(code, "Error")
+            view = blp.alt_response(code, description=ERROR_DESCRIPTIONS.get(code, ""), schema=schema)(view)
         return view
 
     return decorate

@@ -52,6 +52,8 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = _int("AURA_MAX_BODY_BYTES", 256 * 1024)
     # Longest memory text accepted, in characters (validation error 422 beyond it).
     AURA_MAX_MEMORY_CHARS = _int("AURA_MAX_MEMORY_CHARS", 20_000)
+    # Revisions kept per user; each save prunes the oldest beyond this (`flask memory prune` for old data).
+    AURA_MAX_REVISIONS = _int("AURA_MAX_REVISIONS", 50)
     # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
     AURA_LOG_LEVEL = os.environ.get("AURA_LOG_LEVEL", "INFO")

@@ -22,9 +22,15 @@ FRIENDLY_MESSAGES = {
 }
 
 
-def error_response(status: int, message: str, errors: dict | None = None, headers: dict | None = None):
-    """Build the standard JSON error response."""
-    payload: dict[str, Any] = {"status": "error", "message": message, "errors": errors or {}}
+def error_response(
+    status: int,
+    message: str,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    extra: dict[str, Any] | None = None,
+):
+    """Build the standard JSON error response (``extra``: fields some errors add, e.g. current_version)."""
+    payload: dict[str, Any] = {"status": "error", "message": message, "errors": errors or {}, **(extra or {})}
     response = jsonify(payload)
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aura.extensions import db
@@ -43,12 +43,21 @@ BigIntId = BigInteger().with_variant(db.Integer(), "sqlite")
 
 
 class User(db.Model):
-    """An AURA user; identity lives elsewhere, so rows appear on first save."""
+    """An AURA user; identity lives elsewhere, so rows appear on first save.
+
+    The row is also the per-user lock: every change to the user's memory (save, restore,
+    delete, erasure) locks it first, so one user's writers run one after another.
+    """
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The user's "memory off" switch: while False, chat never injects the memory and saves are refused.
+    memory_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by every change to the memory, deletions included, so a version is never reused:
+    # the current memory's version is this value, and a stale If-Match can never match again.
+    memory_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UserMemory(db.Model):
@@ -61,6 +70,8 @@ class UserMemory(db.Model):
         BigIntId, ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
     )
     content: Mapped[str] = mapped_column(Text)
+    # users.memory_version when this text was written (copied here so a GET reads one row).
+    version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 # Ids fit BIGINT and read the same as a JSON integer or a digit string (at most 18 digits),
 # so the OpenAPI pattern below states the rule exactly.
 MAX_USER_ID = 10**18 - 1
+MAX_VERSION = 2**31 - 1  # the version columns are INTEGER
 
 
 USER_ID_STRING = re.compile(r"[1-9][0-9]{0,17}")  # digits, no sign or zero-padding
@@ -79,8 +80,21 @@ def validate_memory_content(value: str) -> None:
     validate_text(value, max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"], what="Memory content")
 
 
+def expected_version_field(**kwargs: Any) -> fields.Integer:
+    """Optimistic concurrency in a body, for clients that cannot set If-Match."""
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_VERSION),
+        metadata={
+            "description": "Write only if the memory is still at this version (the ETag of GET); "
+            "0 writes only if the user has no memory. Same as If-Match. 412 otherwise."
+        },
+        **kwargs,
+    )
+
+
 class MemorySaveSchema(StrictSchema):
-    """Body of POST /memory, exactly what the frontend's saveMemory() sends."""
+    """Body of POST /memory, exactly what the frontend's saveMemory() sends (plus an optional precondition)."""
 
     user_id = UserId(required=True, metadata={"example": 42})
     content = fields.String(
@@ -93,9 +107,31 @@ class MemorySaveSchema(StrictSchema):
         },
     )
 
+    expected_version = expected_version_field()
+
     @validates("content")
     def _content(self, value: str, **_: Any) -> None:
         validate_memory_content(value)
+
+
+class RestoreSchema(StrictSchema):
+    """Optional body of a restore: the same precondition a save may carry."""
+
+    expected_version = expected_version_field()
+
+
+class SettingsSchema(StrictSchema):
+    """A user's memory settings, as read and written (PUT replaces them whole)."""
+
+    enabled = StrictBoolean(
+        required=True,
+        metadata={"description": "false: chat never uses the memory and saves are refused (409)."},
+    )
+
+
+class SettingsEnvelopeSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+    settings = fields.Nested(SettingsSchema, required=True)
 
 
 class UserIdPathSchema(StrictSchema):
@@ -104,10 +140,17 @@ class UserIdPathSchema(StrictSchema):
     user_id = UserId(required=True)
 
 
+class RevisionPathSchema(UserIdPathSchema):
+    revision_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_USER_ID))
+
+
 class MemorySchema(Schema):
-    """A memory as the frontend's getMemory() reads it."""
+    """A memory as the frontend's getMemory() reads it (``version`` is also its ETag)."""
 
     content = fields.String(required=True)
+    version = fields.Integer(
+        required=True, metadata={"description": "+1 on every change; send it back as If-Match."}
+    )
     created_at = fields.DateTime(format="iso", required=True)
     updated_at = fields.DateTime(format="iso", required=True)
 
@@ -125,6 +168,10 @@ class MemoryDeletedSchema(Schema):
     status = fields.String(required=True)
     message = fields.String(required=True)
     deleted = fields.Boolean(required=True, metadata={"description": "False if there was nothing to delete."})
+
+
+class MemoryRestoredSchema(MemoryEnvelopeSchema):
+    message = fields.String(required=True, metadata={"example": "Revision restored"})
 
 
 class RevisionSchema(Schema):
@@ -155,12 +202,32 @@ class RevisionPageSchema(Schema):
     pagination = fields.Nested(PaginationSchema, required=True)
 
 
+class ExportSchema(Schema):
+    """Everything AURA keeps about a user's memory (data portability), revisions oldest first."""
+
+    status = fields.String(required=True)
+    format = fields.Integer(required=True, metadata={"description": "Version of this document's layout."})
+    user_id = fields.Integer(required=True)
+    exported_at = fields.DateTime(format="iso", required=True)
+    memory = fields.Nested(MemorySchema, allow_none=True, required=True)
+    settings = fields.Nested(SettingsSchema, required=True)
+    revisions = fields.List(fields.Nested(RevisionSchema), required=True)
+
+
 class ErrorSchema(Schema):
     """The one error shape every API failure uses."""
 
     status = fields.String(required=True, metadata={"example": "error"})
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), metadata={"description": "Field name to messages."})
+
+
+class PreconditionFailedSchema(ErrorSchema):
+    """412: the error shape plus the version the memory is at now."""
+
+    current_version = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null: the user has no memory now."}
+    )
 
 
 class UserListArgsSchema(Schema):

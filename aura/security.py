@@ -38,7 +38,11 @@ def production_problems(config: dict) -> list[str]:
 
 
 def check_config(app: Flask) -> None:
-    """Refuse to start production with settings that would be unsafe there."""
+    """Refuse to start with limits that make no sense, and production with unsafe settings."""
+    if app.config["AURA_MAX_REVISIONS"] < 1:
+        raise RuntimeError(
+            "AURA_MAX_REVISIONS must be at least 1: the newest revision is the current memory's record"
+        )
     if app.config["ENV_NAME"] != "production":
         return
     problems = production_problems(app.config)

@@ -149,6 +149,6 @@ def test_openapi_documents_the_auth_scheme_and_errors_of_every_operation(client)
     }
     assert spec["security"] == [{"bearerAuth": []}]
     operations = [op for path in spec["paths"].values() for op in path.values() if isinstance(op, dict)]
-    assert len(operations) == 5
+    assert len(operations) == 9
     for operation in operations:
         assert {"401", "422"} <= set(operation["responses"]), operation["summary"]

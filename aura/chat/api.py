@@ -86,7 +86,7 @@ def chat(body: dict):
     them, then one `done` event with the whole reply (or an `error` event).
     """
     authorize_user(body["user_id"])
-    prepared = prepare_chat(body["user_id"], body["message"], body["history"])
+    prepared = prepare_chat(body["user_id"], body["message"], body["history"], body["use_memory"])
     if body["dry_run"]:
         return {
             "status": "ok",

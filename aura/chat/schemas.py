@@ -30,6 +30,10 @@ class ChatRequestSchema(Schema):
     )
     history = fields.List(fields.Nested(TurnSchema), load_default=list)
     stream = StrictBoolean(load_default=False, metadata={"description": "Reply as Server-Sent Events."})
+    use_memory = StrictBoolean(
+        load_default=True,
+        metadata={"description": "false: a temporary chat; the user's memory is neither read nor sent."},
+    )
     dry_run = StrictBoolean(
         load_default=False,
         metadata={"description": "Return the messages that would be sent, without calling the model."},

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from aura.chat.llm import LLMClient, LLMSettings
 from aura.chat.prompt import ChatMessage, build_messages
-from aura.memory.service import get_memory
+from aura.memory.service import get_memory_for_chat
 
 EXTENSION_KEY = "aura_llm"
 
@@ -39,13 +39,16 @@ def llm_client() -> LLMClient:
     return current_app.extensions[EXTENSION_KEY]
 
 
-def prepare_chat(user_id: int, message: str, history: Sequence[ChatMessage]) -> PreparedChat:
+def prepare_chat(
+    user_id: int, message: str, history: Sequence[ChatMessage], use_memory: bool = True
+) -> PreparedChat:
     """The exact messages the model gets for this user, and whether the memory is among them.
 
-    get_memory() returns its connection to the pool at once, so a slow model call never
-    holds one.
+    A temporary chat (``use_memory`` false) does not even read the memory; a user who switched
+    memory off gets none. The read returns its connection to the pool at once, so a slow
+    model call never holds one.
     """
-    memory = get_memory(user_id)
+    memory = get_memory_for_chat(user_id) if use_memory else None
     messages = build_messages(
         system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
         memory_content=memory.content if memory else None,

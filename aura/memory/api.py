@@ -3,27 +3,58 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from werkzeug.exceptions import NotFound
 
 from aura.api_common import api_blueprint, documented_errors, write_limit
 from aura.auth import authorize_user
+from aura.errors import error_response
 from aura.memory import service
+from aura.memory.export import export_memory
+from aura.memory.preconditions import IF_MATCH_PARAMETER, etag, expected_version, precondition_failed
+from aura.memory.serialize import export_document, memory_body
+from aura.memory.settings import get_settings, update_settings
 from aura.schemas import (
+    ExportSchema,
     MemoryDeletedSchema,
     MemoryEnvelopeSchema,
+    MemoryRestoredSchema,
     MemorySavedSchema,
     MemorySaveSchema,
     PageArgsSchema,
+    RestoreSchema,
     RevisionPageSchema,
+    RevisionPathSchema,
+    SettingsEnvelopeSchema,
+    SettingsSchema,
     UserIdPathSchema,
 )
 
 blp = api_blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
+CONDITIONAL_WRITE = {"parameters": [IF_MATCH_PARAMETER]}
 
 
-def _memory_body(memory: service.Memory | None) -> dict | None:
-    if memory is None:
-        return None
-    return {"content": memory.content, "created_at": memory.created_at, "updated_at": memory.updated_at}
+@blp.errorhandler(service.VersionConflict)
+def _version_conflict(error: service.VersionConflict):
+    return precondition_failed(error)
+
+
+@blp.errorhandler(service.MemoryDisabled)
+def _memory_disabled(error: service.MemoryDisabled):
+    return error_response(
+        409,
+        "Memory is switched off for this user, so nothing was stored. "
+        'Switch it back on with PUT /api/v1/memory/<user_id>/settings {"enabled": true}.',
+        {"enabled": ["Memory is off for this user."]},
+    )
+
+
+def _written(message: str, memory: service.Memory):
+    """A write's answer: the memory as stored, and its ETag for the next conditional write."""
+    return (
+        {"status": "ok", "message": message, "memory": memory_body(memory)},
+        200,
+        {"ETag": etag(memory.version)},
+    )
 
 
 @blp.route("")
@@ -31,13 +62,22 @@ class MemoryCollection(MethodView):
     @write_limit
     @blp.arguments(MemorySaveSchema)
     @blp.response(200, MemorySavedSchema)
-    @documented_errors(blp, 400, 403, 413, 429)
+    @blp.doc(**CONDITIONAL_WRITE)
+    @documented_errors(blp, 400, 403, 409, 412, 413, 429)
     def post(self, body: dict):
-        """Create or replace a user's memory (one per user; regenerating replaces it)."""
+        """Create or replace a user's memory (one per user; regenerating replaces it).
+
+        Last write wins, unless the request sends `If-Match` (or `expected_version`): then the
+        save happens only if the memory is still at that version, else 412.
+        """
         principal = authorize_user(body["user_id"])
-        actor = service.Actor(label=principal.name)
-        memory = service.save_memory(body["user_id"], body["content"], actor=actor)
-        return {"status": "ok", "message": "Memory saved successfully", "memory": _memory_body(memory)}
+        memory = service.save_memory(
+            body["user_id"],
+            body["content"],
+            actor=service.Actor(label=principal.name),
+            expected_version=expected_version(body),
+        )
+        return _written("Memory saved successfully", memory)
 
 
 @blp.route("/<user_id>")
@@ -46,20 +86,56 @@ class MemoryItem(MethodView):
     @blp.response(200, MemoryEnvelopeSchema)
     @documented_errors(blp, 403)
     def get(self, user_id: int):
-        """The user's current memory, or `"memory": null` if there is none."""
+        """The user's current memory, or `"memory": null` if there is none (ETag: its version)."""
         authorize_user(user_id)
-        return {"status": "ok", "memory": _memory_body(service.get_memory(user_id))}
+        memory = service.get_memory(user_id)
+        body = {"status": "ok", "memory": memory_body(memory)}
+        return body if memory is None else (body, 200, {"ETag": etag(memory.version)})
 
     @write_limit
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, MemoryDeletedSchema)
     @documented_errors(blp, 403, 429)
     def delete(self, user_id: int):
-        """Erase the user's memory and all its revisions (idempotent)."""
+        """Erase the user's memory and all its revisions (idempotent; final even against racing saves)."""
         principal = authorize_user(user_id)
         deleted = service.delete_memory(user_id, actor=service.Actor(label=principal.name))
         message = "Memory deleted" if deleted else "No memory to delete"
         return {"status": "ok", "message": message, "deleted": deleted}
+
+
+@blp.route("/<user_id>/settings")
+class MemorySettings(MethodView):
+    @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, SettingsEnvelopeSchema)
+    @documented_errors(blp, 403)
+    def get(self, user_id: int):
+        """Whether memory is on for this user (on unless switched off)."""
+        authorize_user(user_id)
+        return {"status": "ok", "settings": get_settings(user_id)}
+
+    @write_limit
+    @blp.arguments(SettingsSchema)
+    @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, SettingsEnvelopeSchema)
+    @documented_errors(blp, 400, 403, 413, 429)
+    def put(self, body: dict, user_id: int):
+        """Switch memory on or off. Off: chat never uses it and saves get 409; nothing is deleted."""
+        principal = authorize_user(user_id)
+        settings = update_settings(user_id, body["enabled"], service.Actor(label=principal.name))
+        return {"status": "ok", "settings": settings}
+
+
+@blp.route("/<user_id>/export")
+class MemoryExport(MethodView):
+    @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, ExportSchema)
+    @documented_errors(blp, 403)
+    def get(self, user_id: int):
+        """Everything kept about the user's memory, as a JSON file: memory, settings, every revision."""
+        authorize_user(user_id)
+        document, filename = export_document(export_memory(user_id))
+        return document, 200, {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 @blp.route("/<user_id>/revisions")
@@ -82,3 +158,30 @@ class MemoryRevisions(MethodView):
                 "pages": result.pages,
             },
         }
+
+
+@blp.route("/<user_id>/revisions/<revision_id>/restore")
+class RevisionRestore(MethodView):
+    @write_limit
+    @blp.arguments(RestoreSchema, required=False)
+    @blp.arguments(RevisionPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, MemoryRestoredSchema)
+    @blp.doc(**CONDITIONAL_WRITE)
+    @documented_errors(blp, 400, 403, 404, 409, 412, 413, 429)
+    def post(self, body: dict, user_id: int, revision_id: int):
+        """Make an earlier revision current again (recorded as a new `restore` revision).
+
+        For "undo the last regeneration": restore the second-newest revision. Honours If-Match
+        and the memory switch like a save; a revision of another user is 404.
+        """
+        principal = authorize_user(user_id)
+        try:
+            memory = service.restore_revision(
+                user_id,
+                revision_id,
+                service.Actor(label=principal.name),
+                expected_version=expected_version(body),
+            )
+        except service.RevisionNotFound:
+            raise NotFound(f"User {user_id} has no revision {revision_id}.") from None
+        return _written("Revision restored", memory)

@@ -1,4 +1,9 @@
-"""All memory reads and writes; one transaction per call, so a failure never half-writes."""
+"""All memory reads and writes; one transaction per call, so a failure never half-writes.
+
+Writes lock the user first (see aura.memory.statements), so for one user they happen one
+after another: an erasure cannot be undone by a save racing it, and a conditional write
+(``expected_version``) compares and writes with nothing in between.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import scoped_session
 
 from aura.extensions import db
-from aura.memory import upsert
-from aura.models import AuditEvent, MemoryRevision, UserMemory, utcnow
+from aura.memory import statements
+from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
 
 
 class RevisionSource(enum.StrEnum):
-    """Who wrote a revision: the frontend's regeneration, a staff edit, or a staff restore."""
+    """Who wrote a revision: the frontend's regeneration, a staff edit, or a restore."""
 
     FRONTEND = "frontend"
     STAFF = "staff"
@@ -42,6 +48,7 @@ class Memory:
 
     user_id: int
     content: str
+    version: int
     created_at: datetime
     updated_at: datetime
 
@@ -62,8 +69,21 @@ class RevisionNotFound(LookupError):
     """The revision does not exist, or belongs to another user."""
 
 
+class MemoryDisabled(Exception):
+    """The user switched memory off: nothing may be stored until they switch it back on."""
+
+
+class VersionConflict(Exception):
+    """The memory is no longer at the version the writer expected; ``current`` is what it is now."""
+
+    def __init__(self, expected: int, current: Memory | None) -> None:
+        super().__init__(f"expected version {expected}, found {current.version if current else 'none'}")
+        self.expected = expected
+        self.current = current
+
+
 @contextmanager
-def _transaction() -> Iterator[scoped_session]:
+def transaction() -> Iterator[scoped_session]:
     """Commit everything done inside, or nothing: one transaction per service call."""
     try:
         yield db.session
@@ -73,7 +93,7 @@ def _transaction() -> Iterator[scoped_session]:
         raise
 
 
-def _audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -> None:
+def audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -> None:
     """Record a staff action in the caller's transaction (frontend saves are not audited here)."""
     if actor.staff_id is not None:
         db.session.add(
@@ -83,36 +103,86 @@ def _audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -
         )
 
 
-def _write(user_id: int, content: str, source: RevisionSource, actor: Actor) -> Memory:
-    """The upsert and its revision in the current session transaction (the caller commits)."""
-    write = upsert.Write(user_id, content, str(source), actor.label, actor.staff_id, utcnow())
-    created_at, updated_at = upsert.in_session(db.session, write)
-    return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
+def _new_write(user_id: int, content: str, source: RevisionSource, actor: Actor) -> statements.Write:
+    return statements.Write(
+        user_id=user_id,
+        content=content,
+        source=str(source),
+        actor=actor.label,
+        staff_id=actor.staff_id,
+        now=utcnow(),
+        max_revisions=current_app.config["AURA_MAX_REVISIONS"],
+    )
+
+
+def _memory(user_id: int, content: str, row) -> Memory:
+    return Memory(user_id, content, version=row.version, created_at=row.created_at, updated_at=row.updated_at)
+
+
+def memory_from_row(user_id: int, row) -> Memory | None:
+    """A Memory from a (content, version, created_at, updated_at) row, or None for no row."""
+    return None if row is None else _memory(user_id, row.content, row)
+
+
+# Built once: constructing the expression per call cost more than compiling it (cached).
+_MEMORY_COLUMNS = (UserMemory.content, UserMemory.version, UserMemory.created_at, UserMemory.updated_at)
+GET_MEMORY = select(*_MEMORY_COLUMNS).where(UserMemory.user_id == bindparam("user_id"))
+_GET_MEMORY_IF_ENABLED = (
+    select(*_MEMORY_COLUMNS)
+    .join(User, User.id == UserMemory.user_id)
+    .where(UserMemory.user_id == bindparam("user_id"), User.memory_enabled)
+)
+
+
+def _current_in_session(user_id: int) -> Memory | None:
+    return memory_from_row(user_id, db.session.execute(GET_MEMORY, {"user_id": user_id}).one_or_none())
+
+
+def _lock_for_write(user_id: int, expected_version: int | None) -> int:
+    """Lock the user, check the switch and the precondition (0: no memory); the version to write."""
+    state = statements.lock_user(db.session, user_id, utcnow())
+    if not state.memory_enabled:
+        raise MemoryDisabled(user_id)
+    if expected_version is not None:
+        current = _current_in_session(user_id)  # read after the lock: nobody can change it now
+        if (current.version if current else 0) != expected_version:
+            raise VersionConflict(expected_version, current)
+    return state.memory_version
 
 
 def save_memory(
-    user_id: int, content: str, source: RevisionSource = RevisionSource.FRONTEND, actor: Actor = FRONTEND
+    user_id: int,
+    content: str,
+    source: RevisionSource = RevisionSource.FRONTEND,
+    actor: Actor = FRONTEND,
+    expected_version: int | None = None,
 ) -> Memory:
-    """Create or replace a user's memory and log the revision, atomically.
+    """Create or replace a user's memory, log the revision and prune old ones, atomically.
 
-    INSERT .. ON CONFLICT (user_id) DO UPDATE, never read-then-write: concurrent savers for
-    one user each succeed, leaving one row and one revision per save.
+    Raises MemoryDisabled while the user's memory is off, and VersionConflict when
+    ``expected_version`` is given and the memory is no longer at it (nothing is written).
     """
-    if actor.staff_id is None and db.engine.dialect.name == "postgresql":
+    write = _new_write(user_id, content, source, actor)
+    if actor.staff_id is None and expected_version is None and db.engine.dialect.name == "postgresql":
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
-        write = upsert.Write(user_id, content, str(source), actor.label, None, utcnow())
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            created_at, updated_at = upsert.one_statement(conn, write)
-        return Memory(user_id=user_id, content=content, created_at=created_at, updated_at=updated_at)
-    with _transaction():
-        memory = _write(user_id, content, source, actor)
-        _audit(user_id, "edit", actor, f"{len(content):,} characters")
-    return memory
+            row = statements.save_in_one_statement(conn, write)
+        if row is None:
+            raise MemoryDisabled(user_id)
+        return _memory(user_id, content, row)
+    with transaction() as session:
+        version = _lock_for_write(user_id, expected_version)
+        row = statements.write_memory(session, write, version)
+        audit(user_id, "edit", actor, f"{len(content):,} characters")
+    return _memory(user_id, content, row)
 
 
-def restore_revision(user_id: int, revision_id: int, actor: Actor) -> Memory:
+def restore_revision(
+    user_id: int, revision_id: int, actor: Actor, expected_version: int | None = None
+) -> Memory:
     """Make an earlier revision current again (itself recorded as a new `restore` revision)."""
-    with _transaction() as session:
+    with transaction() as session:
+        version = _lock_for_write(user_id, expected_version)
         content = session.scalar(
             select(MemoryRevision.content).where(
                 MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id
@@ -120,43 +190,46 @@ def restore_revision(user_id: int, revision_id: int, actor: Actor) -> Memory:
         )
         if content is None:
             raise RevisionNotFound(revision_id)
-        memory = _write(user_id, content, RevisionSource.RESTORE, actor)
-        _audit(user_id, "restore", actor, f"revision #{revision_id}")
-    return memory
+        row = statements.write_memory(session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version)
+        audit(user_id, "restore", actor, f"revision #{revision_id}")
+    return _memory(user_id, content, row)
 
 
-# Built once: constructing the expression per call cost more than compiling it (cached).
-_GET_MEMORY = select(UserMemory.content, UserMemory.created_at, UserMemory.updated_at).where(
-    UserMemory.user_id == bindparam("user_id")
-)
+def _read_memory(statement, user_id: int) -> Memory | None:
+    """One SELECT on its own autocommit connection, outside the request's session.
+
+    No BEGIN before the query and no ROLLBACK after it, so the read costs one round trip
+    (plus the pool's pre-ping) instead of three or four.
+    """
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return memory_from_row(user_id, conn.execute(statement, {"user_id": user_id}).one_or_none())
 
 
 def get_memory(user_id: int) -> Memory | None:
-    """The current memory, in one SELECT (the hot path: every GET and every chat turn).
+    """The current memory, switched on or not (the hot path of every GET)."""
+    return _read_memory(GET_MEMORY, user_id)
 
-    Runs on its own autocommit connection, outside the request's session: no BEGIN before
-    the query and no ROLLBACK after it, so the read costs one round trip (plus the pool's
-    pre-ping) instead of three or four.
-    """
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_GET_MEMORY, {"user_id": user_id}).one_or_none()
-    if row is None:
-        return None
-    return Memory(user_id=user_id, content=row.content, created_at=row.created_at, updated_at=row.updated_at)
+
+def get_memory_for_chat(user_id: int) -> Memory | None:
+    """The memory a chat turn may use: None when there is none or the user switched memory off."""
+    return _read_memory(_GET_MEMORY_IF_ENABLED, user_id)
 
 
 def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = False) -> bool:
     """Delete the current memory; unless ``keep_history``, erase every revision too (erasure).
 
-    Returns True if there was anything to delete.
+    Locks the user first, so no save can slip between the two deletes: afterwards either
+    nothing of the memory remains, or a save that came later is there in full. Allowed
+    while memory is switched off. Returns True if there was anything to delete.
     """
-    with _transaction() as session:
+    with transaction() as session:
+        statements.lock_user(session, user_id, utcnow())
         deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
         if not keep_history:
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
             ).rowcount
-        _audit(user_id, "delete" if keep_history else "erase", actor)
+        audit(user_id, "delete" if keep_history else "erase", actor)
     return bool(deleted)
 
 

@@ -51,7 +51,8 @@ class TestFrontendContract:
         body = client.get("/api/v1/memory/42").get_json()
         assert body["status"] == "ok"
         memory = body["memory"]
-        assert set(memory) == {"content", "created_at", "updated_at"}
+        # getMemory()'s fields, plus the version added for conditional writes (never renamed).
+        assert set(memory) == {"content", "created_at", "updated_at", "version"}
         assert memory["content"] == "Enjoys hiking."
         assert parse_iso(memory["created_at"]) == parse_iso(memory["updated_at"])
 

@@ -1,0 +1,55 @@
+"""Data portability: everything AURA keeps about one user's memory, as one document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
+from aura.database import read_snapshot
+from aura.extensions import db
+from aura.memory.service import GET_MEMORY, Memory, memory_from_row
+from aura.memory.settings import GET_ENABLED, MemorySettings
+from aura.models import MemoryRevision, utcnow
+
+EXPORT_FORMAT = 1
+_REVISIONS = (
+    select(
+        MemoryRevision.id,
+        MemoryRevision.content,
+        MemoryRevision.source,
+        MemoryRevision.actor,
+        MemoryRevision.created_at,
+    )
+    .where(MemoryRevision.user_id == bindparam("user_id"))
+    .order_by(MemoryRevision.id)
+)
+
+
+@dataclass(frozen=True)
+class MemoryExport:
+    user_id: int
+    exported_at: datetime
+    memory: Memory | None
+    settings: MemorySettings
+    revisions: list  # rows of (id, content, source, actor, created_at), oldest first
+
+
+def export_memory(user_id: int) -> MemoryExport:
+    """The current memory, the settings and every revision, all read from one snapshot.
+
+    One snapshot, so a save landing mid-export cannot give a memory newer than its history.
+    """
+    params = {"user_id": user_id}
+    with read_snapshot(db.engine) as conn:
+        revisions = conn.execute(_REVISIONS, params).all()
+        memory_row = conn.execute(GET_MEMORY, params).one_or_none()
+        enabled = conn.execute(GET_ENABLED, params).scalar_one_or_none()
+    return MemoryExport(
+        user_id=user_id,
+        exported_at=utcnow(),
+        memory=memory_from_row(user_id, memory_row),
+        settings=MemorySettings(enabled=enabled is not False),
+        revisions=list(revisions),
+    )

@@ -1,0 +1,172 @@
+"""The SQL behind every memory change, built once per dialect with bound parameters.
+
+Every change to a user's memory first *locks the user*: an INSERT .. ON CONFLICT DO UPDATE
+on the user's row in ``users`` (created if missing) that bumps ``memory_version``. Each
+writer of that user then waits for the one before it to commit, which is what makes an
+erasure final: a save either committed before the erasure took the lock (and is erased
+with everything else), or it waits and writes its memory *and* its revision afterwards.
+SQLite serializes all writers anyway; PostgreSQL needs the row lock.
+
+A frontend save on PostgreSQL runs as one statement (data-modifying CTEs, atomic on
+their own: one round trip). Everything else runs step by step in the caller's
+transaction, on both databases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import BigInteger, Insert, Integer, Select, String, Text, bindparam, delete, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session
+
+from aura.models import MemoryRevision, User, UserMemory, UTCDateTime
+
+
+@dataclass(frozen=True)
+class Write:
+    """The parameters of one save (names match the statements' bound parameters)."""
+
+    user_id: int
+    content: str
+    source: str
+    actor: str | None
+    staff_id: int | None
+    now: datetime
+    max_revisions: int
+
+
+_P = {
+    "user_id": bindparam("user_id", type_=BigInteger),
+    "content": bindparam("content", type_=Text),
+    "source": bindparam("source", type_=String),
+    "actor": bindparam("actor", type_=String),
+    "staff_id": bindparam("staff_id", type_=Integer),
+    "now": bindparam("now", type_=UTCDateTime()),
+    "version": bindparam("version", type_=Integer),
+    "keep_older": bindparam("keep_older", type_=Integer),
+}
+_REVISION_COLUMNS = ["user_id", "content", "source", "actor", "staff_id", "created_at"]
+_REVISION_VALUES = [_P["user_id"], _P["content"], _P["source"], _P["actor"], _P["staff_id"], _P["now"]]
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert_for(dialect: str):
+    try:
+        return _INSERTS[dialect]
+    except KeyError:
+        raise RuntimeError(f"unsupported database dialect {dialect!r}") from None
+
+
+def _lock_user(dialect: str, only_if_enabled: bool = False) -> Insert:
+    """Create-or-lock the user's row and bump its version, RETURNING (memory_enabled, memory_version).
+
+    With ``only_if_enabled`` a switched-off user's row is locked but not bumped, and no row
+    comes back: the single-statement save then writes nothing.
+    """
+    stmt = _insert_for(dialect)(User).values(
+        id=_P["user_id"], created_at=_P["now"], memory_enabled=True, memory_version=1
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={"memory_version": User.memory_version + 1},
+        where=User.memory_enabled if only_if_enabled else None,
+    )
+    return stmt.returning(User.memory_enabled, User.memory_version)
+
+
+def _replace_on_conflict(memory: Insert) -> Insert:
+    """Turn an INSERT into user_memories into the upsert: one row per user, replaced on a new save."""
+    return memory.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={
+            "content": memory.excluded.content,
+            "version": memory.excluded.version,
+            "updated_at": memory.excluded.updated_at,
+        },
+    ).returning(UserMemory.created_at, UserMemory.updated_at, UserMemory.version)
+
+
+_MEMORY_COLUMNS = ["user_id", "content", "version", "created_at", "updated_at"]
+
+
+def _prune_revisions():
+    """Delete the user's revisions older than the newest ``keep_older`` ones it can see."""
+    cutoff = (
+        select(MemoryRevision.id)
+        .where(MemoryRevision.user_id == _P["user_id"])
+        .order_by(MemoryRevision.id.desc())
+        .offset(_P["keep_older"])
+        .limit(1)
+        .scalar_subquery()
+    )
+    return delete(MemoryRevision).where(MemoryRevision.user_id == _P["user_id"], MemoryRevision.id <= cutoff)
+
+
+@cache
+def _statements(dialect: str):
+    revision = _insert_for(dialect)(MemoryRevision).values(
+        dict(zip(_REVISION_COLUMNS, _REVISION_VALUES, strict=True))
+    )
+    memory = _insert_for(dialect)(UserMemory).values(
+        dict(zip(_MEMORY_COLUMNS, [_P["user_id"], _P["content"], _P["version"], _P["now"], _P["now"]], strict=True))
+    )
+    return _lock_user(dialect), _replace_on_conflict(memory), revision, _prune_revisions()
+
+
+@cache
+def _one_statement() -> Select:
+    """PostgreSQL: lock the user, upsert, append the revision and prune, as one statement.
+
+    Each step selects from the one before, so they run in order: the memory is written only
+    after the user's row is locked (and only if memory is on), the revision is inserted from
+    the upsert's RETURNING row, and pruning runs only if something was saved. The statement
+    cannot see its own new revision, so it keeps ``max_revisions - 1`` older ones.
+    """
+    locked = _lock_user("postgresql", only_if_enabled=True).cte("locked_user")
+    saved = _replace_on_conflict(
+        postgresql.insert(UserMemory).from_select(
+            _MEMORY_COLUMNS, select(_P["user_id"], _P["content"], locked.c.memory_version, _P["now"], _P["now"])
+        )
+    ).cte("saved_memory")
+    revision = postgresql.insert(MemoryRevision).from_select(
+        _REVISION_COLUMNS, select(*_REVISION_VALUES).select_from(saved)
+    )
+    prune = _prune_revisions().where(exists(select(saved.c.version)))
+    return select(saved.c.created_at, saved.c.updated_at, saved.c.version).add_cte(
+        locked, revision.cte("new_revision"), prune.cte("pruned")
+    )
+
+
+def save_in_one_statement(conn: Connection, write: Write) -> Row | None:
+    """PostgreSQL frontend save; (created_at, updated_at, version), or None if memory is off."""
+    params = {**asdict(write), "keep_older": write.max_revisions - 1}
+    return conn.execute(_one_statement(), params).one_or_none()
+
+
+def lock_user(session: Session, user_id: int, now: datetime) -> Row:
+    """Lock the user's row for the rest of the caller's transaction; (memory_enabled, memory_version)."""
+    lock = _statements(session.get_bind().dialect.name)[0]
+    return session.execute(lock, {"user_id": user_id, "now": now}).one()
+
+
+def write_memory(session: Session, write: Write, version: int) -> Row:
+    """Upsert, revision and pruning in the caller's transaction (after lock_user)."""
+    _, memory, revision, prune = _statements(session.get_bind().dialect.name)
+    params = {**asdict(write), "version": version, "keep_older": write.max_revisions}
+    saved = session.execute(memory, params).one()
+    session.execute(revision, params)
+    session.execute(prune, params)
+    return saved
+
+
+def set_memory_enabled(session: Session, user_id: int, enabled: bool, now: datetime) -> None:
+    """Set the switch, creating the user's row if needed (a new user starts with no memory: version 0)."""
+    stmt = _insert_for(session.get_bind().dialect.name)(User).values(
+        id=user_id, created_at=now, memory_enabled=enabled, memory_version=0
+    )
+    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"memory_enabled": stmt.excluded.memory_enabled})
+    session.execute(stmt)
