@@ -6,11 +6,12 @@ import functools
 from collections.abc import Callable
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from aura import staff
 from aura.auth import mint_user_token
+from aura.memory.retention import prune_revisions
 from aura.schemas import MAX_USER_ID
 
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
@@ -80,6 +81,29 @@ def mint_token(user_id: int, minutes: int) -> None:
         raise click.ClickException(str(error)) from None
 
 
+memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
+
+
+@memory_cli.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only report what would be removed.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Revisions to keep per user (default: AURA_MAX_REVISIONS).",
+)
+def prune(dry_run: bool, keep: int | None) -> None:
+    """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)."""
+    keep = keep or current_app.config["AURA_MAX_REVISIONS"]
+    report = prune_revisions(keep, dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(
+        f"{verb} {report.revisions:,} revision(s) of {report.users:,} user(s), "
+        f"keeping the newest {keep:,} per user."
+    )
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(auth_cli)
+    app.cli.add_command(memory_cli)

@@ -141,7 +141,7 @@ class UserIdPathSchema(StrictSchema):
 
 
 class RevisionPathSchema(UserIdPathSchema):
-    revision_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_USER_ID))
+    revision_id = UserId(required=True)  # ids follow the same rule: positive, digits, BIGINT
 
 
 class MemorySchema(Schema):

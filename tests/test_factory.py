@@ -109,3 +109,8 @@ def test_readiness_fails_when_the_database_is_down():
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
+
+
+def test_a_revision_limit_below_one_refuses_to_start():
+    with pytest.raises(RuntimeError, match="AURA_MAX_REVISIONS"):
+        create_app("testing", {"AURA_MAX_REVISIONS": 0})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from werkzeug.exceptions import NotFound
+from flask_smorest import abort
 
 from aura.api_common import api_blueprint, documented_errors, write_limit
 from aura.auth import authorize_user
@@ -183,5 +183,5 @@ class RevisionRestore(MethodView):
                 expected_version=expected_version(body),
             )
         except service.RevisionNotFound:
-            raise NotFound(f"User {user_id} has no revision {revision_id}.") from None
+            abort(404, message=f"User {user_id} has no revision {revision_id}.")
         return _written("Revision restored", memory)

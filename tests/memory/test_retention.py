@@ -1,0 +1,87 @@
+"""Retention: at most AURA_MAX_REVISIONS revisions per user, pruned as saves happen and on demand."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from aura.memory import service
+from aura.models import MemoryRevision, User, utcnow
+
+
+def revision_texts(db, user_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(MemoryRevision.content).where(MemoryRevision.user_id == user_id).order_by(MemoryRevision.id)
+        )
+    )
+
+
+def test_each_save_prunes_the_oldest_beyond_the_limit(make_app, db):
+    app = make_app(AURA_MAX_REVISIONS=3)
+    with app.app_context():
+        for i in range(6):
+            service.save_memory(1, f"text {i}")
+        service.save_memory(2, "another user")
+        assert revision_texts(db, 1) == ["text 3", "text 4", "text 5"]
+        assert revision_texts(db, 2) == ["another user"]
+        assert service.get_memory(1).content == "text 5"
+
+
+def test_staff_writes_and_restores_prune_too(make_app, db):
+    app = make_app(AURA_MAX_REVISIONS=2)
+    with app.app_context():
+        service.save_memory(1, "a")
+        service.save_memory(1, "b")
+        oldest_kept = db.session.scalar(select(MemoryRevision.id).where(MemoryRevision.content == "a"))
+        service.restore_revision(1, oldest_kept, service.Actor("staff@aura.example", None))
+        assert revision_texts(db, 1) == ["b", "a"]
+        service.save_memory(1, "c", service.RevisionSource.STAFF, service.Actor("staff@aura.example", None))
+        assert revision_texts(db, 1) == ["a", "c"]
+
+
+def test_a_limit_of_one_keeps_just_the_current_text(make_app, db):
+    app = make_app(AURA_MAX_REVISIONS=1)
+    with app.app_context():
+        for i in range(3):
+            service.save_memory(1, f"text {i}")
+        assert revision_texts(db, 1) == ["text 2"]
+
+
+def _backlog(db, counts: dict[int, int]) -> None:
+    """Revisions written before the limit existed (straight into the table, as old data would be)."""
+    now = utcnow()
+    for user_id, count in counts.items():
+        db.session.execute(insert(User).values(id=user_id, created_at=now, memory_enabled=True, memory_version=0))
+        db.session.execute(
+            insert(MemoryRevision),
+            [
+                {"user_id": user_id, "content": f"{user_id}-{i}", "source": "frontend", "created_at": now}
+                for i in range(count)
+            ],
+        )
+    db.session.commit()
+
+
+def test_prune_command_reports_then_removes_the_backlog(runner, db):
+    _backlog(db, {1: 60, 2: 50, 3: 7})
+    dry = runner.invoke(args=["memory", "prune", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Would remove 10 revision(s) of 1 user(s), keeping the newest 50 per user." in dry.output
+    assert len(revision_texts(db, 1)) == 60
+
+    done = runner.invoke(args=["memory", "prune"])
+    assert done.exit_code == 0, done.output
+    assert "Removed 10 revision(s) of 1 user(s)" in done.output
+    assert revision_texts(db, 1) == [f"1-{i}" for i in range(10, 60)]
+    assert len(revision_texts(db, 2)) == 50 and len(revision_texts(db, 3)) == 7
+
+    again = runner.invoke(args=["memory", "prune"])
+    assert "Removed 0 revision(s) of 0 user(s)" in again.output
+
+
+def test_prune_command_takes_an_explicit_limit(runner, db):
+    _backlog(db, {1: 5, 2: 3})
+    result = runner.invoke(args=["memory", "prune", "--keep", "2"])
+    assert "Removed 4 revision(s) of 2 user(s), keeping the newest 2 per user." in result.output
+    assert revision_texts(db, 1) == ["1-3", "1-4"]
+    assert runner.invoke(args=["memory", "prune", "--keep", "0"]).exit_code != 0

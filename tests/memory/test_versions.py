@@ -1,0 +1,136 @@
+"""No lost updates: every memory has a version (also its ETag); conditional writes get 412 when stale."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from aura.models import MemoryRevision
+from tests.conftest import AUTH
+from tests.memory.test_api import assert_error
+
+SAVE_URL = "/api/v1/memory"
+
+
+def save(client, user_id: int, content: str, **kwargs):
+    return client.post(SAVE_URL, json={"user_id": user_id, "content": content}, **kwargs)
+
+
+class TestVersions:
+    def test_each_change_adds_one_and_get_sends_it_as_etag(self, client):
+        first = save(client, 1, "one")
+        assert first.get_json()["memory"]["version"] == 1
+        assert first.headers["ETag"] == '"1"'
+        assert save(client, 1, "two").get_json()["memory"]["version"] == 2
+        response = client.get("/api/v1/memory/1")
+        assert response.get_json()["memory"]["version"] == 2
+        assert response.headers["ETag"] == '"2"'
+
+    def test_no_memory_means_no_etag(self, client):
+        response = client.get("/api/v1/memory/1")
+        assert response.get_json() == {"status": "ok", "memory": None}
+        assert "ETag" not in response.headers
+
+    def test_a_version_is_never_reused_after_a_delete(self, client):
+        save(client, 1, "one")
+        client.delete("/api/v1/memory/1")
+        again = save(client, 1, "new life").get_json()["memory"]
+        assert again["version"] > 1  # an If-Match "1" from before the erasure can never match again
+        assert_error(save(client, 1, "stale", headers={"If-Match": '"1"'}), 412)
+
+
+class TestConditionalWrites:
+    def test_matching_if_match_writes(self, client):
+        save(client, 1, "one")
+        response = save(client, 1, "two", headers={"If-Match": '"1"'})
+        assert response.status_code == 200
+        assert response.get_json()["memory"] | {"created_at": None, "updated_at": None} == {
+            "content": "two",
+            "version": 2,
+            "created_at": None,
+            "updated_at": None,
+        }
+
+    def test_stale_if_match_is_412_with_the_current_version_and_writes_nothing(self, client, db):
+        save(client, 1, "one")
+        save(client, 1, "two")
+        body = assert_error(save(client, 1, "based on one", headers={"If-Match": '"1"'}), 412, "version")
+        assert body["current_version"] == 2
+        assert "version 2" in body["message"]
+        assert client.get("/api/v1/memory/1").get_json()["memory"]["content"] == "two"
+        assert db.session.query(MemoryRevision).filter_by(content="based on one").count() == 0
+
+    def test_412_carries_the_current_etag(self, client):
+        save(client, 1, "one")
+        save(client, 1, "two")
+        response = save(client, 1, "x", headers={"If-Match": '"1"'})
+        assert response.headers["ETag"] == '"2"'
+
+    def test_expected_version_in_the_body_works_like_if_match(self, client):
+        save(client, 1, "one")
+        stale = client.post(SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": 7})
+        assert assert_error(stale, 412)["current_version"] == 1
+        fresh = client.post(SAVE_URL, json={"user_id": 1, "content": "y", "expected_version": 1})
+        assert fresh.get_json()["memory"]["version"] == 2
+
+    def test_expected_version_zero_creates_only_when_there_is_no_memory(self, client):
+        create = client.post(SAVE_URL, json={"user_id": 1, "content": "first", "expected_version": 0})
+        assert create.status_code == 200
+        again = client.post(SAVE_URL, json={"user_id": 1, "content": "second", "expected_version": 0})
+        assert assert_error(again, 412)["current_version"] == 1
+
+    def test_if_match_for_a_user_without_memory_is_412_and_creates_nothing(self, client, db):
+        body = assert_error(save(client, 5, "x", headers={"If-Match": '"1"'}), 412)
+        assert body["current_version"] is None
+        assert client.get("/api/v1/memory/5").get_json()["memory"] is None
+
+    def test_writes_without_a_precondition_keep_last_write_wins(self, client):
+        save(client, 1, "one")
+        save(client, 1, "two")
+        assert save(client, 1, "three").status_code == 200  # what saveMemory() sends
+
+    @pytest.mark.parametrize("header", ["*", '"1", "2"', 'W/"1"', '"abc"', '"0"', "", '"99999999999"'])
+    def test_malformed_if_match_is_400_naming_the_header(self, client, header):
+        save(client, 1, "one")
+        body = assert_error(save(client, 1, "x", headers={"If-Match": header}), 400, "If-Match")
+        assert "If-Match" in body["message"]
+
+    def test_if_match_and_expected_version_must_agree(self, client):
+        save(client, 1, "one")
+        response = client.post(
+            SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": 2}, headers={"If-Match": '"1"'}
+        )
+        assert_error(response, 422, "expected_version")
+
+    @pytest.mark.parametrize("value", [-1, "1", 1.0, True, 2**31])
+    def test_expected_version_must_be_a_small_non_negative_integer(self, client, value):
+        response = client.post(SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": value})
+        assert_error(response, 422, "expected_version")
+
+
+WRITERS = 10
+
+
+def test_concurrent_conditional_writers_on_one_version_give_exactly_one_winner(live_server, db):
+    with httpx.Client(base_url=live_server.url, headers=AUTH) as http:
+        http.post(SAVE_URL, json={"user_id": 8, "content": "base"})
+    barrier = threading.Barrier(WRITERS)
+
+    def write(i: int) -> int:
+        with httpx.Client(base_url=live_server.url, headers=AUTH, timeout=60) as http:
+            barrier.wait()
+            return http.post(
+                SAVE_URL, json={"user_id": 8, "content": f"writer {i}"}, headers={"If-Match": '"1"'}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        codes = list(pool.map(write, range(WRITERS)))
+    assert sorted(codes) == [200] + [412] * (WRITERS - 1)
+    winner = codes.index(200)
+    with httpx.Client(base_url=live_server.url, headers=AUTH) as http:
+        memory = http.get("/api/v1/memory/8").json()["memory"]
+    assert memory == memory | {"content": f"writer {winner}", "version": 2}
+    assert db.session.query(MemoryRevision).filter_by(user_id=8).count() == 2
