@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 # Ids fit BIGINT and read the same as a JSON integer or a digit string (at most 18 digits),
 # so the OpenAPI pattern below states the rule exactly.
 MAX_USER_ID = 10**18 - 1
-MAX_VERSION = 2**31 - 1  # the version columns are INTEGER
+MAX_VERSION = 999_999_999  # fits the INTEGER version columns, and IF_MATCH_PATTERN states it exactly
 
 
 USER_ID_STRING = re.compile(r"[1-9][0-9]{0,17}")  # digits, no sign or zero-padding
@@ -94,7 +94,7 @@ def expected_version_field(**kwargs: Any) -> fields.Integer:
 
 
 class MemorySaveSchema(StrictSchema):
-    """Body of POST /memory, exactly what the frontend's saveMemory() sends (plus an optional precondition)."""
+    """Body of POST /memory: exactly what the frontend's saveMemory() sends, plus an optional precondition."""
 
     user_id = UserId(required=True, metadata={"example": 42})
     content = fields.String(
@@ -112,6 +112,26 @@ class MemorySaveSchema(StrictSchema):
     @validates("content")
     def _content(self, value: str, **_: Any) -> None:
         validate_memory_content(value)
+
+
+# One strong ETag as GET sends it ("3"); hand-written clients may leave the quotes out.
+IF_MATCH_PATTERN = r'^("[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
+
+
+class IfMatchHeaderSchema(Schema):
+    """The If-Match header of a conditional write (other headers are none of its business)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    if_match = fields.String(
+        data_key="If-Match",
+        metadata={
+            "description": "The ETag of the memory this write is based on (from GET); 412 if it moved on.",
+            "pattern": IF_MATCH_PATTERN,
+            "example": '"3"',
+        },
+    )
 
 
 class RestoreSchema(StrictSchema):
@@ -137,11 +157,11 @@ class SettingsEnvelopeSchema(Schema):
 class UserIdPathSchema(StrictSchema):
     """The user id in a URL path, validated like the one in a body."""
 
-    user_id = UserId(required=True)
+    user_id = UserId(required=True, metadata={"example": 42})
 
 
 class RevisionPathSchema(UserIdPathSchema):
-    revision_id = UserId(required=True)  # ids follow the same rule: positive, digits, BIGINT
+    revision_id = UserId(required=True, metadata={"example": 1})  # the same rule: positive, BIGINT
 
 
 class MemorySchema(Schema):

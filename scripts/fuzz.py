@@ -54,6 +54,8 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         command = [
             str(Path(sys.executable).parent / "st"),
+            "--config-file",
+            str(ROOT / "scripts" / "schemathesis.toml"),
             "run",
             f"{base}/api/v1/openapi.json",
             "--header",

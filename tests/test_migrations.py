@@ -62,3 +62,43 @@ def test_flask_db_upgrade_cli_builds_the_schema(tmp_path):
         with app.app_context():
             assert schema_differences() == []
             db.engine.dispose()
+
+
+def test_upgrading_a_database_with_memories_keeps_them_at_version_1_with_memory_on(empty_app):
+    """Existing rows survive and get sensible lifecycle values, and saves continue from them."""
+    from sqlalchemy import text
+
+    from aura.memory import service
+
+    upgrade(directory=MIGRATIONS_DIR, revision="f5d161375538")  # before versions and the switch
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, created_at) VALUES (1, '2026-11-01'), (2, '2026-11-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO user_memories (user_id, content, created_at, updated_at) "
+                "VALUES (1, 'old text', '2026-11-01', '2026-11-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO memory_revisions (user_id, content, source, created_at) "
+                "VALUES (1, 'old text', 'frontend', '2026-11-01')"
+            )
+        )
+    upgrade(directory=MIGRATIONS_DIR)
+    # SQLite rebuilds altered tables; with cascading foreign keys that must not take the children along.
+    assert service.get_memory(1).content == "old text"
+    assert [r.content for r in service.list_revisions(1).items] == ["old text"]
+    with db.engine.connect() as conn:
+        users = conn.execute(text("SELECT id, memory_enabled, memory_version FROM users ORDER BY id")).all()
+        assert [(u.id, bool(u.memory_enabled), u.memory_version) for u in users] == [
+            (1, True, 1),
+            (2, True, 0),
+        ]
+        assert conn.execute(text("SELECT version FROM user_memories")).scalar_one() == 1
+    if db.engine.dialect.name == "sqlite":  # switched off while migrating, on again afterwards
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    assert service.save_memory(1, "new text").version == 2
+    assert service.save_memory(2, "first text").version == 1
+    assert schema_differences() == []

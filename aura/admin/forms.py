@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError as SchemaError
-from wtforms import EmailField, PasswordField, RadioField, TextAreaField
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.widgets import HiddenInput
 
 from aura.schemas import validate_memory_content
 
@@ -16,7 +17,23 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-class MemoryForm(FlaskForm):
+STALE_FORM = "This form is out of date: reload the page and try again."
+
+
+class VersionedForm(FlaskForm):
+    """A write based on what the page showed: the memory version it displayed (0: no memory)."""
+
+    version = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(message=STALE_FORM), NumberRange(min=0)]
+    )
+
+    def show_version(self, version: int) -> None:
+        """Re-render with a newer version (WTForms would otherwise echo the submitted one)."""
+        self.version.data = version
+        self.version.raw_data = [str(version)]
+
+
+class MemoryForm(VersionedForm):
     content = TextAreaField("Memory", validators=[DataRequired(message="Memory content must not be empty.")])
 
     def validate_content(self, field) -> None:
@@ -25,6 +42,14 @@ class MemoryForm(FlaskForm):
             validate_memory_content(field.data or "")
         except SchemaError as error:
             raise ValidationError(" ".join(error.messages)) from None
+
+
+class RestoreForm(VersionedForm):
+    """The Restore buttons of the history table."""
+
+
+class MemorySwitchForm(FlaskForm):
+    enabled = HiddenField(validators=[AnyOf(["on", "off"])])
 
 
 class DeleteForm(FlaskForm):

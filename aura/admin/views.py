@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
-from aura.admin.forms import DeleteForm, LoginForm, MemoryForm
+from aura.admin.forms import DeleteForm, LoginForm, MemoryForm, MemorySwitchForm, RestoreForm
 from aura.admin.queries import SORTS, search_users
 from aura.chat.prompt import build_messages
 from aura.extensions import limiter, login_manager
 from aura.memory import service
+from aura.memory.export import export_memory
+from aura.memory.serialize import export_file
+from aura.memory.settings import get_settings, update_settings
 from aura.schemas import UserIdPathSchema, UserListArgsSchema
 from aura.staff import authenticate
 
@@ -96,15 +110,22 @@ def users():
     return render_template("admin/users.html", result=result, args=args, sorts=SORTS)
 
 
-def _render_user(user_id: int, memory_form: MemoryForm | None = None, status: int = 200):
+def _render_user(
+    user_id: int,
+    memory_form: MemoryForm | None = None,
+    status: int = 200,
+    conflict: service.VersionConflict | None = None,
+):
     memory = service.get_memory(user_id)
+    version = memory.version if memory else 0
     if memory_form is None:
-        memory_form = MemoryForm(content=memory.content if memory else "")
+        memory_form = MemoryForm(content=memory.content if memory else "", version=version)
     page = min(max(request.args.get("page", 1, type=int), 1), 1_000_000)  # a page, not an error
     revisions = service.list_revisions(user_id, page=page, per_page=20)
+    settings = get_settings(user_id)
     preview = build_messages(
         system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
-        memory_content=memory.content if memory else None,
+        memory_content=memory.content if memory and settings.enabled else None,
         history=[],
         message=NEXT_MESSAGE_PLACEHOLDER,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
@@ -113,13 +134,20 @@ def _render_user(user_id: int, memory_form: MemoryForm | None = None, status: in
         "admin/user.html",
         user_id=user_id,
         memory=memory,
+        version=version,
+        settings=settings,
+        switch_form=MemorySwitchForm(enabled="off" if settings.enabled else "on"),
         form=memory_form,
+        conflict=conflict,
         revisions=revisions,
         audit=service.list_audit_events(user_id),
         preview=preview,
         max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"],
     )
     return html, status
+
+
+MEMORY_OFF = "Memory is switched off for this user: switch it on before changing it."
 
 
 @bp.route("/users/<int:user_id>")
@@ -129,12 +157,27 @@ def user(user_id: int):
 
 @bp.route("/users/<int:user_id>/memory", methods=["POST"])
 def edit_memory(user_id: int):
+    """Saves only over the version the page showed: a newer one gets both texts, never an overwrite."""
     user_id = _checked_user_id(user_id)
     form = MemoryForm()
     if not form.validate_on_submit():
         flash("The memory was not saved: fix the errors below.", "error")
         return _render_user(user_id, memory_form=form, status=422)
-    service.save_memory(user_id, form.content.data, service.RevisionSource.STAFF, _actor())
+    try:
+        service.save_memory(
+            user_id,
+            form.content.data,
+            service.RevisionSource.STAFF,
+            _actor(),
+            expected_version=form.version.data,
+        )
+    except service.VersionConflict as conflict:
+        flash("Not saved: this memory changed since you opened it. Compare both texts below.", "error")
+        form.show_version(conflict.current.version if conflict.current else 0)
+        return _render_user(user_id, memory_form=form, status=412, conflict=conflict)
+    except service.MemoryDisabled:
+        flash(MEMORY_OFF, "error")
+        return _render_user(user_id, memory_form=form, status=409)
     flash("Memory saved.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
@@ -142,12 +185,52 @@ def edit_memory(user_id: int):
 @bp.route("/users/<int:user_id>/revisions/<int:revision_id>/restore", methods=["POST"])
 def restore(user_id: int, revision_id: int):
     user_id = _checked_user_id(user_id)
+    form = RestoreForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.version.errors) or "The form is out of date.", "error")
+        return redirect(url_for("admin.user", user_id=user_id))
     try:
-        service.restore_revision(user_id, revision_id, _actor())
+        service.restore_revision(user_id, revision_id, _actor(), expected_version=form.version.data)
     except service.RevisionNotFound:
         abort(404)
-    flash(f"Revision #{revision_id} restored.", "success")
+    except service.VersionConflict:
+        flash(
+            "Not restored: this memory changed since you opened the page. Check it, then try again.", "error"
+        )
+    except service.MemoryDisabled:
+        flash(MEMORY_OFF, "error")
+    else:
+        flash(f"Revision #{revision_id} restored.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/settings", methods=["POST"])
+def memory_switch(user_id: int):
+    """Switch the user's memory on or off (audited; deletes nothing)."""
+    user_id = _checked_user_id(user_id)
+    form = MemorySwitchForm()
+    if form.validate_on_submit():
+        enabled = form.enabled.data == "on"
+        update_settings(user_id, enabled, _actor())
+        flash(
+            "Memory switched on: chat uses it again."
+            if enabled
+            else "Memory switched off: chat leaves it out and saves are refused. Nothing was deleted.",
+            "success",
+        )
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/export")
+def export(user_id: int):
+    """The same JSON document as the API's export, as a download (the download is audited)."""
+    user_id = _checked_user_id(user_id)
+    text, filename = export_file(export_memory(user_id, actor=_actor()))
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])

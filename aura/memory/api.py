@@ -10,11 +10,12 @@ from aura.auth import authorize_user
 from aura.errors import error_response
 from aura.memory import service
 from aura.memory.export import export_memory
-from aura.memory.preconditions import IF_MATCH_PARAMETER, etag, expected_version, precondition_failed
+from aura.memory.preconditions import etag, expected_version, precondition_failed
 from aura.memory.serialize import export_document, memory_body
 from aura.memory.settings import get_settings, update_settings
 from aura.schemas import (
     ExportSchema,
+    IfMatchHeaderSchema,
     MemoryDeletedSchema,
     MemoryEnvelopeSchema,
     MemoryRestoredSchema,
@@ -30,7 +31,6 @@ from aura.schemas import (
 )
 
 blp = api_blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
-CONDITIONAL_WRITE = {"parameters": [IF_MATCH_PARAMETER]}
 
 
 @blp.errorhandler(service.VersionConflict)
@@ -61,10 +61,10 @@ def _written(message: str, memory: service.Memory):
 class MemoryCollection(MethodView):
     @write_limit
     @blp.arguments(MemorySaveSchema)
+    @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, MemorySavedSchema)
-    @blp.doc(**CONDITIONAL_WRITE)
     @documented_errors(blp, 400, 403, 409, 412, 413, 429)
-    def post(self, body: dict):
+    def post(self, body: dict, if_match: str | None = None):
         """Create or replace a user's memory (one per user; regenerating replaces it).
 
         Last write wins, unless the request sends `If-Match` (or `expected_version`): then the
@@ -75,7 +75,7 @@ class MemoryCollection(MethodView):
             body["user_id"],
             body["content"],
             actor=service.Actor(label=principal.name),
-            expected_version=expected_version(body),
+            expected_version=expected_version(body["user_id"], body, if_match),
         )
         return _written("Memory saved successfully", memory)
 
@@ -165,10 +165,10 @@ class RevisionRestore(MethodView):
     @write_limit
     @blp.arguments(RestoreSchema, required=False)
     @blp.arguments(RevisionPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, MemoryRestoredSchema)
-    @blp.doc(**CONDITIONAL_WRITE)
     @documented_errors(blp, 400, 403, 404, 409, 412, 413, 429)
-    def post(self, body: dict, user_id: int, revision_id: int):
+    def post(self, body: dict, user_id: int, revision_id: int, if_match: str | None = None):
         """Make an earlier revision current again (recorded as a new `restore` revision).
 
         For "undo the last regeneration": restore the second-newest revision. Honours If-Match
@@ -180,7 +180,7 @@ class RevisionRestore(MethodView):
                 user_id,
                 revision_id,
                 service.Actor(label=principal.name),
-                expected_version=expected_version(body),
+                expected_version=expected_version(user_id, body, if_match),
             )
         except service.RevisionNotFound:
             abort(404, message=f"User {user_id} has no revision {revision_id}.")

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 
 from aura.database import read_snapshot
 from aura.extensions import db
-from aura.memory.service import GET_MEMORY, Memory, memory_from_row
+from aura.memory.service import GET_MEMORY, Actor, Memory, audit, memory_from_row, transaction
 from aura.memory.settings import GET_ENABLED, MemorySettings
 from aura.models import MemoryRevision, utcnow
 
@@ -36,11 +36,15 @@ class MemoryExport:
     revisions: list  # rows of (id, content, source, actor, created_at), oldest first
 
 
-def export_memory(user_id: int) -> MemoryExport:
+def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
     """The current memory, the settings and every revision, all read from one snapshot.
 
     One snapshot, so a save landing mid-export cannot give a memory newer than its history.
+    A staff ``actor`` is audited: reading someone's whole history is worth a record.
     """
+    if actor is not None:
+        with transaction():
+            audit(user_id, "export", actor)
     params = {"user_id": user_id}
     with read_snapshot(db.engine) as conn:
         revisions = conn.execute(_REVISIONS, params).all()

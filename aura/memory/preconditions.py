@@ -8,23 +8,13 @@ from __future__ import annotations
 
 import re
 
-from flask import request
-from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from aura.errors import error_response
-from aura.memory.service import VersionConflict
-from aura.schemas import MAX_VERSION
+from aura.memory.service import VersionConflict, get_memory
+from aura.schemas import IF_MATCH_PATTERN
 
-# One strong ETag as GET sends it ("3"); the quotes may be left out by hand-written clients.
-_IF_MATCH = re.compile(r'"?([1-9][0-9]{0,9})"?')
-IF_MATCH_PATTERN = r'^"?[1-9][0-9]{0,9}"?$'
-IF_MATCH_PARAMETER = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "description": "The ETag of the memory this write is based on (from GET); 412 if it changed since.",
-    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN, "example": '"3"'},
-}
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 def etag(version: int) -> str:
@@ -38,12 +28,11 @@ def _refused(error_class: type[HTTPException], message: str, location: str, fiel
     return error
 
 
-def _if_match() -> int | None:
-    raw = request.headers.get("If-Match")
+def _if_match(raw: str | None) -> int | None:
     if raw is None:
         return None
     match = _IF_MATCH.fullmatch(raw.strip())
-    if match is None or int(match.group(1)) > MAX_VERSION:
+    if match is None:
         raise _refused(
             BadRequest,
             'If-Match must be one ETag of this memory, as GET returned it (e.g. "3").',
@@ -51,20 +40,20 @@ def _if_match() -> int | None:
             "If-Match",
             "Not an ETag AURA issued.",
         )
-    return int(match.group(1))
+    return int(match.group(1).strip('"'))
 
 
-def expected_version(body: dict) -> int | None:
-    """The version a write requires, from If-Match or the body (they must agree); None: any."""
-    from_header, from_body = _if_match(), body.get("expected_version")
+def expected_version(user_id: int, body: dict, if_match: str | None) -> int | None:
+    """The version a write requires, from If-Match and/or the body; None: any (last write wins).
+
+    Sent together, both conditions must hold: if they name different versions at least one
+    fails, so the write is refused (412) like any other stale write.
+    """
+    from_header, from_body = _if_match(if_match), body.get("expected_version")
     if from_header is not None and from_body is not None and from_header != from_body:
-        raise _refused(
-            UnprocessableEntity,
-            "If-Match and expected_version name different versions.",
-            "json",
-            "expected_version",
-            "Disagrees with If-Match.",
-        )
+        current = get_memory(user_id)
+        failing = from_body if (current.version if current else 0) == from_header else from_header
+        raise VersionConflict(failing, current)
     return from_header if from_header is not None else from_body
 
 

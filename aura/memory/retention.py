@@ -51,5 +51,7 @@ def prune_revisions(keep: int, dry_run: bool = False) -> PruneReport:
     ids = [revision_id for revision_id, _ in doomed]
     for start in range(0, len(ids), BATCH_SIZE):
         with transaction() as session:
-            session.execute(delete(MemoryRevision).where(MemoryRevision.id.in_(ids[start : start + BATCH_SIZE])))
+            session.execute(
+                delete(MemoryRevision).where(MemoryRevision.id.in_(ids[start : start + BATCH_SIZE]))
+            )
     return report

@@ -190,7 +190,9 @@ def restore_revision(
         )
         if content is None:
             raise RevisionNotFound(revision_id)
-        row = statements.write_memory(session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version)
+        row = statements.write_memory(
+            session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version
+        )
         audit(user_id, "restore", actor, f"revision #{revision_id}")
     return _memory(user_id, content, row)
 

@@ -11,7 +11,6 @@ from aura.memory.service import Actor, transaction
 from aura.memory.statements import set_memory_enabled
 from aura.models import AuditEvent, User, utcnow
 
-
 GET_ENABLED = select(User.memory_enabled).where(User.id == bindparam("user_id"))
 
 

@@ -112,7 +112,13 @@ def _statements(dialect: str):
         dict(zip(_REVISION_COLUMNS, _REVISION_VALUES, strict=True))
     )
     memory = _insert_for(dialect)(UserMemory).values(
-        dict(zip(_MEMORY_COLUMNS, [_P["user_id"], _P["content"], _P["version"], _P["now"], _P["now"]], strict=True))
+        dict(
+            zip(
+                _MEMORY_COLUMNS,
+                [_P["user_id"], _P["content"], _P["version"], _P["now"], _P["now"]],
+                strict=True,
+            )
+        )
     )
     return _lock_user(dialect), _replace_on_conflict(memory), revision, _prune_revisions()
 
@@ -129,7 +135,8 @@ def _one_statement() -> Select:
     locked = _lock_user("postgresql", only_if_enabled=True).cte("locked_user")
     saved = _replace_on_conflict(
         postgresql.insert(UserMemory).from_select(
-            _MEMORY_COLUMNS, select(_P["user_id"], _P["content"], locked.c.memory_version, _P["now"], _P["now"])
+            _MEMORY_COLUMNS,
+            select(_P["user_id"], _P["content"], locked.c.memory_version, _P["now"], _P["now"]),
         )
     ).cte("saved_memory")
     revision = postgresql.insert(MemoryRevision).from_select(
@@ -168,5 +175,7 @@ def set_memory_enabled(session: Session, user_id: int, enabled: bool, now: datet
     stmt = _insert_for(session.get_bind().dialect.name)(User).values(
         id=user_id, created_at=now, memory_enabled=enabled, memory_version=0
     )
-    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"memory_enabled": stmt.excluded.memory_enabled})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"memory_enabled": stmt.excluded.memory_enabled}
+    )
     session.execute(stmt)

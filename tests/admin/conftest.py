@@ -11,6 +11,7 @@ from aura.staff import create_staff
 STAFF_EMAIL = "support@aura.example"
 STAFF_PASSWORD = "correct horse battery staple"
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION_RE = re.compile(r'name="version"[^>]*value="([0-9]+)"|value="([0-9]+)"[^>]*name="version"')
 
 
 def csrf_from(client, url: str) -> str:
@@ -19,6 +20,14 @@ def csrf_from(client, url: str) -> str:
     match = TOKEN_RE.search(page)
     assert match, f"no CSRF token in {url}"
     return match.group(1)
+
+
+def form_from(client, url: str) -> dict[str, str]:
+    """What a browser submits with the page's forms: the CSRF token and the memory version shown."""
+    page = client.get(url).get_data(as_text=True)
+    token, version = TOKEN_RE.search(page), VERSION_RE.search(page)
+    assert token and version, f"no CSRF token or version in {url}"
+    return {"csrf_token": token.group(1), "version": version.group(1) or version.group(2)}
 
 
 @pytest.fixture()

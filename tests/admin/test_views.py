@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aura.models import AuditEvent, MemoryRevision
-from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_from
+from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_from, form_from
 
 XSS = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 
@@ -204,8 +204,9 @@ class TestUserPage:
 class TestWrites:
     def test_edit_saves_records_staff_and_redirects_with_flash(self, admin, staff, db):
         save(admin, 7, "wrong")
-        token = csrf_from(admin, "/admin/users/7")
-        response = admin.post("/admin/users/7/memory", data={"content": "right", "csrf_token": token})
+        response = admin.post(
+            "/admin/users/7/memory", data={"content": "right", **form_from(admin, "/admin/users/7")}
+        )
         assert response.status_code == 302
         assert admin.get("/api/v1/memory/7").get_json()["memory"]["content"] == "right"
         latest = (
@@ -222,8 +223,9 @@ class TestWrites:
     )
     def test_invalid_edit_shows_the_error_and_saves_nothing(self, admin, content, message):
         save(admin, 8, "keep me")
-        token = csrf_from(admin, "/admin/users/8")
-        response = admin.post("/admin/users/8/memory", data={"content": content, "csrf_token": token})
+        response = admin.post(
+            "/admin/users/8/memory", data={"content": content, **form_from(admin, "/admin/users/8")}
+        )
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
         assert admin.get("/api/v1/memory/8").get_json()["memory"]["content"] == "keep me"
@@ -232,11 +234,8 @@ class TestWrites:
         save(admin, 9, "first")
         save(admin, 9, "second")
         first = db.session.query(MemoryRevision).filter_by(user_id=9, content="first").one()
-        token = csrf_from(admin, "/admin/users/9")
-        assert (
-            admin.post(f"/admin/users/9/revisions/{first.id}/restore", data={"csrf_token": token}).status_code
-            == 302
-        )
+        form = form_from(admin, "/admin/users/9")
+        assert admin.post(f"/admin/users/9/revisions/{first.id}/restore", data=form).status_code == 302
         assert admin.get("/api/v1/memory/9").get_json()["memory"]["content"] == "first"
         newest = (
             db.session.query(MemoryRevision).filter_by(user_id=9).order_by(MemoryRevision.id.desc()).first()
@@ -247,8 +246,8 @@ class TestWrites:
         save(admin, 9, "mine")
         save(admin, 10, "theirs")
         theirs = db.session.query(MemoryRevision).filter_by(user_id=10).one()
-        token = csrf_from(admin, "/admin/users/9")
-        response = admin.post(f"/admin/users/9/revisions/{theirs.id}/restore", data={"csrf_token": token})
+        form = form_from(admin, "/admin/users/9")
+        response = admin.post(f"/admin/users/9/revisions/{theirs.id}/restore", data=form)
         assert response.status_code == 404
         assert admin.get("/api/v1/memory/9").get_json()["memory"]["content"] == "mine"
 

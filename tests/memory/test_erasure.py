@@ -26,7 +26,9 @@ def memory_state(user_id: int) -> tuple[str | None, list[str]]:
     _db.session.expire_all()
     memory = _db.session.scalar(select(UserMemory.content).where(UserMemory.user_id == user_id))
     revisions = _db.session.scalars(
-        select(MemoryRevision.content).where(MemoryRevision.user_id == user_id).order_by(MemoryRevision.id.desc())
+        select(MemoryRevision.content)
+        .where(MemoryRevision.user_id == user_id)
+        .order_by(MemoryRevision.id.desc())
     ).all()
     _db.session.rollback()
     return memory, list(revisions)
@@ -57,11 +59,15 @@ def test_a_save_landing_between_the_erasures_deletes_is_kept_whole(app, db, had_
     erasure_thread = threading.current_thread()
 
     def between_the_deletes(conn, cursor, statement, *args) -> None:
-        if threading.current_thread() is erasure_thread and statement.startswith("DELETE FROM memory_revisions"):
-            if not racing_save.is_alive() and not finished_inside_erasure:
-                racing_save.start()
-                racing_save.join(timeout=1.0)  # long enough for an unblocked save to commit
-                finished_inside_erasure.append(not racing_save.is_alive())
+        in_erasure = threading.current_thread() is erasure_thread
+        if (
+            in_erasure
+            and statement.startswith("DELETE FROM memory_revisions")
+            and not finished_inside_erasure
+        ):
+            racing_save.start()
+            racing_save.join(timeout=1.0)  # long enough for an unblocked save to commit
+            finished_inside_erasure.append(not racing_save.is_alive())
 
     event.listen(db.engine, "before_cursor_execute", between_the_deletes)
     try:
@@ -97,7 +103,9 @@ def test_deletes_racing_saves_over_http_never_leave_a_memory_without_its_history
                 barrier.wait()
                 if i == 0:
                     return http.delete(f"/api/v1/memory/{user_id}").status_code
-                return http.post("/api/v1/memory", json={"user_id": user_id, "content": f"save {i}"}).status_code
+                return http.post(
+                    "/api/v1/memory", json={"user_id": user_id, "content": f"save {i}"}
+                ).status_code
 
         with ThreadPoolExecutor(max_workers=SAVES_PER_ROUND + 1) as pool:
             return list(pool.map(call, range(SAVES_PER_ROUND + 1)))

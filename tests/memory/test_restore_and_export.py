@@ -55,9 +55,12 @@ class TestRestore:
         save(client, 1, "one")
         save(client, 1, "two")
         first = revision_ids(client, 1)[1]
-        assert assert_error(client.post(restore_url(1, first), headers={"If-Match": '"1"'}), 412)[
-            "current_version"
-        ] == 2
+        assert (
+            assert_error(client.post(restore_url(1, first), headers={"If-Match": '"1"'}), 412)[
+                "current_version"
+            ]
+            == 2
+        )
         assert db.session.query(MemoryRevision).filter_by(source="restore").count() == 0
         ok = client.post(restore_url(1, first), json={"expected_version": 2})
         assert ok.get_json()["memory"]["content"] == "one"
@@ -75,7 +78,9 @@ class TestRestore:
         save(client, 1, "one")
         with app.app_context():
             token = mint_user_token(2)
-        response = client.post(restore_url(1, revision_ids(client, 1)[0]), headers={"Authorization": f"Bearer {token}"})
+        response = client.post(
+            restore_url(1, revision_ids(client, 1)[0]), headers={"Authorization": f"Bearer {token}"}
+        )
         assert_error(response, 403)
 
     def test_bad_ids_and_bodies_are_clear_errors(self, client):
@@ -87,7 +92,7 @@ class TestRestore:
 
 class TestExport:
     def test_export_round_trips_everything_kept_about_the_memory(self, client):
-        texts = ["first: likes tea ☕", "second: 日本語 and \"quotes\"", "third: prefers short answers"]
+        texts = ["first: likes tea ☕", 'second: 日本語 and "quotes"', "third: prefers short answers"]
         for text in texts:
             save(client, 3, text)
         client.put("/api/v1/memory/3/settings", json={"enabled": False})
@@ -123,4 +128,6 @@ class TestExport:
 
     def test_export_needs_the_users_own_token(self, anonymous):
         assert_error(anonymous.get("/api/v1/memory/3/export"), 401)
-        assert_error(anonymous.get("/api/v1/memory/3/export", headers=AUTH | {"Authorization": "Bearer x"}), 401)
+        assert_error(
+            anonymous.get("/api/v1/memory/3/export", headers=AUTH | {"Authorization": "Bearer x"}), 401
+        )

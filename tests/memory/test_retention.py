@@ -11,7 +11,9 @@ from aura.models import MemoryRevision, User, utcnow
 def revision_texts(db, user_id: int) -> list[str]:
     return list(
         db.session.scalars(
-            select(MemoryRevision.content).where(MemoryRevision.user_id == user_id).order_by(MemoryRevision.id)
+            select(MemoryRevision.content)
+            .where(MemoryRevision.user_id == user_id)
+            .order_by(MemoryRevision.id)
         )
     )
 
@@ -51,7 +53,9 @@ def _backlog(db, counts: dict[int, int]) -> None:
     """Revisions written before the limit existed (straight into the table, as old data would be)."""
     now = utcnow()
     for user_id, count in counts.items():
-        db.session.execute(insert(User).values(id=user_id, created_at=now, memory_enabled=True, memory_version=0))
+        db.session.execute(
+            insert(User).values(id=user_id, created_at=now, memory_enabled=True, memory_version=0)
+        )
         db.session.execute(
             insert(MemoryRevision),
             [

@@ -92,20 +92,31 @@ class TestConditionalWrites:
         save(client, 1, "two")
         assert save(client, 1, "three").status_code == 200  # what saveMemory() sends
 
-    @pytest.mark.parametrize("header", ["*", '"1", "2"', 'W/"1"', '"abc"', '"0"', "", '"99999999999"'])
+    @pytest.mark.parametrize(
+        "header", ["*", '"1", "2"', 'W/"1"', '"abc"', '"0"', "", '"1000000000"', '"5', "null"]
+    )
     def test_malformed_if_match_is_400_naming_the_header(self, client, header):
         save(client, 1, "one")
         body = assert_error(save(client, 1, "x", headers={"If-Match": header}), 400, "If-Match")
         assert "If-Match" in body["message"]
 
-    def test_if_match_and_expected_version_must_agree(self, client):
+    @pytest.mark.parametrize(("header", "body"), [('"1"', 2), ('"2"', 1)])
+    def test_if_match_and_expected_version_must_both_hold(self, client, header, body):
         save(client, 1, "one")
         response = client.post(
-            SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": 2}, headers={"If-Match": '"1"'}
+            SAVE_URL,
+            json={"user_id": 1, "content": "x", "expected_version": body},
+            headers={"If-Match": header},
         )
-        assert_error(response, 422, "expected_version")
+        failed = assert_error(response, 412)
+        assert failed["current_version"] == 1
+        assert "expected version 2" in failed["message"]  # names the condition that failed
+        both = client.post(
+            SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": 1}, headers={"If-Match": '"1"'}
+        )
+        assert both.status_code == 200
 
-    @pytest.mark.parametrize("value", [-1, "1", 1.0, True, 2**31])
+    @pytest.mark.parametrize("value", [-1, "1", 1.0, True, 10**9])
     def test_expected_version_must_be_a_small_non_negative_integer(self, client, value):
         response = client.post(SAVE_URL, json={"user_id": 1, "content": "x", "expected_version": value})
         assert_error(response, 422, "expected_version")
