@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -125,4 +126,58 @@ def test_hostile_memory_text_is_shown_not_run(live_server, staff, browser_page):
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#current-memory")).to_have_text(payload)
     assert page.locator("#current-memory img").count() == 0
+    assert page.dialogs == []
+
+
+def log_in(page, base: str, next_path: str) -> None:
+    page.goto(f"{base}/admin/login?next={next_path}")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_edit_conflict_memory_switch_and_export_in_the_browser(live_server, staff, browser_page, tmp_path):
+    from playwright.sync_api import expect
+
+    base, page = live_server.url, browser_page
+    save = {"user_id": 5151, "content": "Likes tea."}
+    httpx.post(f"{base}/api/v1/memory", headers=AUTH, json=save).raise_for_status()
+    log_in(page, base, "/admin/users/5151")
+    expect(page.locator("#current-memory")).to_have_text("Likes tea.")
+
+    # The frontend regenerates while the staff member is typing: no silent overwrite.
+    page.get_by_label("Memory", exact=True).fill("Likes coffee.")
+    regenerated = {"user_id": 5151, "content": "Likes tea; moved to Oslo."}
+    httpx.post(f"{base}/api/v1/memory", headers=AUTH, json=regenerated).raise_for_status()
+    page.get_by_role("button", name="Save memory").click()
+    expect(page.get_by_role("heading", name="Changed since you opened it")).to_be_visible()
+    expect(page.locator("#conflict-current")).to_have_text("Likes tea; moved to Oslo.")
+    expect(page.locator("#conflict-yours")).to_have_text("Likes coffee.")
+    assert api_memory(base, 5151)["content"] == "Likes tea; moved to Oslo."
+    page.get_by_role("button", name="Save memory").click()  # now knowingly replacing theirs
+    expect(page.get_by_role("status")).to_contain_text("Memory saved.")
+    assert api_memory(base, 5151)["content"] == "Likes coffee."
+
+    # Memory off: chat would leave it out, and the page says so.
+    page.get_by_role("button", name="Switch memory off").click()
+    expect(page.locator("#memory-switch-state")).to_contain_text("Off")
+    expect(page.locator("#model-preview")).not_to_contain_text("User Memory: Likes coffee.")
+    settings = httpx.get(f"{base}/api/v1/memory/5151/settings", headers=AUTH).json()["settings"]
+    assert settings == {"enabled": False}
+    page.get_by_role("button", name="Switch memory on").click()
+    expect(page.locator("#model-preview")).to_contain_text("User Memory: Likes coffee.")
+
+    # The export downloads as a file holding the whole history.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile("JSON export")).click()
+    download = download_info.value
+    assert download.suggested_filename == "aura-memory-5151.json"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    document = json.loads(target.read_text())
+    assert [r["content"] for r in document["revisions"]] == [
+        "Likes tea.",
+        "Likes tea; moved to Oslo.",
+        "Likes coffee.",
+    ]
     assert page.dialogs == []
