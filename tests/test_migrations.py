@@ -19,6 +19,7 @@ def empty_app(tmp_path):
         app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             yield app
+            db.session.remove()  # give back the connection a test's session may hold, then close them all
             db.engine.dispose()
 
 
