@@ -13,6 +13,7 @@ from aura.config import PROJECT_ROOT, config_for
 from aura.database import engine_options, ensure_sqlite_directory
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
+from aura.rate_limits import init_rate_limits
 from aura.request_log import configure_logging
 from aura.schemas import ErrorSchema
 from aura.security import check_config, register_security_headers
@@ -61,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", rate_limited)
     limiter.init_app(app)
+    init_rate_limits(app)
 
 
 def register_blueprints(app: Flask) -> None:

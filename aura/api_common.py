@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_smorest import Api, Blueprint
+from werkzeug.exceptions import Unauthorized
 
-from aura.auth import require_api_auth
+from aura.auth import Principal, authorize_user, require_api_auth
 from aura.extensions import limiter
+from aura.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
 from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
 
 ERROR_DESCRIPTIONS = {
@@ -25,11 +27,37 @@ ERROR_DESCRIPTIONS = {
 ERROR_SCHEMAS = {412: PreconditionFailedSchema}
 
 
+def _authenticate() -> None:
+    """before_request of every JSON blueprint: a valid bearer token, and few failures per address."""
+    if request.method == "OPTIONS":
+        return  # a CORS preflight carries no token by design; Flask-Cors answers it
+    refuse_if_too_many_auth_failures()
+    try:
+        require_api_auth()
+    except Unauthorized:
+        count_auth_failure()
+        raise
+
+
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A flask-smorest blueprint whose every request must carry a valid bearer token."""
     blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
-    blp.before_request(require_api_auth)
+    blp.before_request(_authenticate)
     return blp
+
+
+def authorize_write(user_id: int) -> Principal:
+    """403 unless the caller may act for ``user_id``; then count the write against that user (429)."""
+    principal = authorize_user(user_id)
+    count_for_user("write", principal, user_id)
+    return principal
+
+
+def authorize_chat(user_id: int) -> Principal:
+    """Like authorize_write, against the user's chat limit."""
+    principal = authorize_user(user_id)
+    count_for_user("chat", principal, user_id)
+    return principal
 
 
 def documented_errors(blp: Blueprint, *codes: int) -> Callable:
@@ -46,13 +74,8 @@ def documented_errors(blp: Blueprint, *codes: int) -> Callable:
 
 @limiter.request_filter
 def _reads_are_not_limited() -> bool:
-    """Only writes and chat carry limits: skip the limiter's per-request work for reads."""
+    """Flask-Limiter's decorators guard only the staff login POST: skip its per-request work for reads."""
     return request.method in ("GET", "HEAD", "OPTIONS")
-
-
-# Per caller (token or user); evaluated when the view runs, i.e. after authentication.
-write_limit = limiter.limit(lambda: current_app.config["AURA_RATE_LIMIT_WRITE"])
-chat_limit = limiter.limit(lambda: current_app.config["AURA_RATE_LIMIT_CHAT"])
 
 
 def _user_id_schema(converter, field, ret: dict, **_) -> dict:

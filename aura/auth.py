@@ -104,9 +104,8 @@ def authenticate_request() -> Principal:
 
 
 def require_api_auth() -> None:
-    """before_request hook of the JSON blueprints; also keys the caller's rate-limit bucket."""
+    """Authenticate the request (401 if it cannot be); the views then authorize per user."""
     g.principal = authenticate_request()
-    g.rate_limit_key = g.principal.name
 
 
 def current_principal() -> Principal:

@@ -21,6 +21,11 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+def _str(name: str, default: str) -> str:
+    """A setting that is unset *or empty* takes its default (an empty limit must not mean 'none')."""
+    return os.environ.get(name, "").strip() or default
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -79,11 +84,16 @@ class BaseConfig:
     AURA_JWT_AUDIENCE = os.environ.get("AURA_JWT_AUDIENCE", "")
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
 
-    # Rate limits per caller on writes and chat (Flask-Limiter syntax); storage memory:// or redis://
-    AURA_RATE_LIMIT_WRITE = os.environ.get("AURA_RATE_LIMIT_WRITE", "120/minute")
-    AURA_RATE_LIMIT_CHAT = os.environ.get("AURA_RATE_LIMIT_CHAT", "60/minute")
-    AURA_RATE_LIMIT_LOGIN = os.environ.get("AURA_RATE_LIMIT_LOGIN", "10/minute")  # staff login attempts
-    RATELIMIT_STORAGE_URI = os.environ.get("AURA_RATELIMIT_STORAGE_URI", "memory://")
+    # Rate limits (see aura.rate_limits): writes and chat per end user, a ceiling per service token,
+    # failed API authentications and staff logins per client address. Storage memory:// or redis://
+    AURA_RATE_LIMIT_WRITE = _str("AURA_RATE_LIMIT_WRITE", "120/minute")
+    AURA_RATE_LIMIT_CHAT = _str("AURA_RATE_LIMIT_CHAT", "60/minute")
+    AURA_RATE_LIMIT_SERVICE = _str("AURA_RATE_LIMIT_SERVICE", "20000/minute")
+    AURA_RATE_LIMIT_AUTH_FAILURES = _str("AURA_RATE_LIMIT_AUTH_FAILURES", "30/minute")
+    AURA_RATE_LIMIT_LOGIN = _str("AURA_RATE_LIMIT_LOGIN", "10/minute")
+    RATELIMIT_STORAGE_URI = _str("AURA_RATELIMIT_STORAGE_URI", "memory://")
+    # gunicorn worker processes (gunicorn.conf.py reads the same variable); only used for warnings.
+    AURA_WORKERS = _int("WEB_CONCURRENCY", 2)
     RATELIMIT_HEADERS_ENABLED = False  # Retry-After goes on 429s only (aura.errors.rate_limited)
     RATELIMIT_STRATEGY = "moving-window"
 
@@ -121,6 +131,8 @@ class TestingConfig(BaseConfig):
     AURA_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
     AURA_RATE_LIMIT_WRITE = "100000/minute"
     AURA_RATE_LIMIT_CHAT = "100000/minute"
+    AURA_RATE_LIMIT_SERVICE = "1000000/minute"
+    AURA_RATE_LIMIT_AUTH_FAILURES = "100000/minute"
     AURA_RATE_LIMIT_LOGIN = "100000/minute"
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
 

@@ -1,6 +1,6 @@
 """Extension objects, created unbound so the app factory (and tests) can bind them."""
 
-from flask import g, request
+from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -40,8 +40,8 @@ csrf = CSRFProtect()
 
 
 def _rate_limit_key() -> str:
-    """One bucket per authenticated caller (set by aura.auth), else per client address."""
-    return g.get("rate_limit_key") or f"addr:{request.remote_addr}"
+    """Flask-Limiter's decorators (the staff login) count per client address."""
+    return f"addr:{request.remote_addr}"
 
 
 limiter = Limiter(key_func=_rate_limit_key)

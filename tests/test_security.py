@@ -51,7 +51,7 @@ class TestProductionRefusesWeakSettings:
 
 
 class TestRateLimits:
-    def test_writes_are_limited_per_token_then_recover(self, make_app, db):
+    def test_writes_are_limited_per_token_and_user_then_recover(self, make_app, db):
         app = make_app(
             AURA_RATE_LIMIT_WRITE="3 per 2 seconds", AURA_SERVICE_TOKENS=f"a={'a' * 40},b={'b' * 40}"
         )

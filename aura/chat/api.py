@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
 
-from aura.api_common import api_blueprint, chat_limit, documented_errors
-from aura.auth import authorize_user
+from aura.api_common import api_blueprint, authorize_chat, documented_errors
 from aura.chat.llm import LLMError, StreamEvent
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
@@ -71,7 +70,6 @@ def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[s
 
 
 @blp.route("/chat", methods=["POST"])
-@chat_limit
 @blp.arguments(ChatRequestSchema)
 @blp.response(200, ChatReplySchema)
 @blp.doc(responses={"200": STREAM_OR_JSON_REPLY})
@@ -85,7 +83,7 @@ def chat(body: dict):
     With `"stream": true` the reply is `text/event-stream`: `token` events as the model sends
     them, then one `done` event with the whole reply (or an `error` event).
     """
-    authorize_user(body["user_id"])
+    authorize_chat(body["user_id"])
     prepared = prepare_chat(body["user_id"], body["message"], body["history"], body["use_memory"])
     if body["dry_run"]:
         return {

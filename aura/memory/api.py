@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import abort
 
-from aura.api_common import api_blueprint, documented_errors, write_limit
+from aura.api_common import api_blueprint, authorize_write, documented_errors
 from aura.auth import authorize_user
 from aura.errors import error_response
 from aura.memory import service
@@ -59,7 +59,6 @@ def _written(message: str, memory: service.Memory):
 
 @blp.route("")
 class MemoryCollection(MethodView):
-    @write_limit
     @blp.arguments(MemorySaveSchema)
     @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, MemorySavedSchema)
@@ -70,7 +69,7 @@ class MemoryCollection(MethodView):
         Last write wins, unless the request sends `If-Match` (or `expected_version`): then the
         save happens only if the memory is still at that version, else 412.
         """
-        principal = authorize_user(body["user_id"])
+        principal = authorize_write(body["user_id"])
         memory = service.save_memory(
             body["user_id"],
             body["content"],
@@ -92,13 +91,12 @@ class MemoryItem(MethodView):
         body = {"status": "ok", "memory": memory_body(memory)}
         return body if memory is None else (body, 200, {"ETag": etag(memory.version)})
 
-    @write_limit
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, MemoryDeletedSchema)
     @documented_errors(blp, 403, 429)
     def delete(self, user_id: int):
         """Erase the user's memory and all its revisions (idempotent; final even against racing saves)."""
-        principal = authorize_user(user_id)
+        principal = authorize_write(user_id)
         deleted = service.delete_memory(user_id, actor=service.Actor(label=principal.name))
         message = "Memory deleted" if deleted else "No memory to delete"
         return {"status": "ok", "message": message, "deleted": deleted}
@@ -114,14 +112,13 @@ class MemorySettings(MethodView):
         authorize_user(user_id)
         return {"status": "ok", "settings": get_settings(user_id)}
 
-    @write_limit
     @blp.arguments(SettingsSchema)
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, SettingsEnvelopeSchema)
     @documented_errors(blp, 400, 403, 413, 429)
     def put(self, body: dict, user_id: int):
         """Switch memory on or off. Off: chat never uses it and saves get 409; nothing is deleted."""
-        principal = authorize_user(user_id)
+        principal = authorize_write(user_id)
         settings = update_settings(user_id, body["enabled"], service.Actor(label=principal.name))
         return {"status": "ok", "settings": settings}
 
@@ -162,7 +159,6 @@ class MemoryRevisions(MethodView):
 
 @blp.route("/<user_id>/revisions/<revision_id>/restore")
 class RevisionRestore(MethodView):
-    @write_limit
     @blp.arguments(RestoreSchema, required=False)
     @blp.arguments(RevisionPathSchema, location="path", as_kwargs=True)
     @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
@@ -174,7 +170,7 @@ class RevisionRestore(MethodView):
         For "undo the last regeneration": restore the second-newest revision. Honours If-Match
         and the memory switch like a save; a revision of another user is 404.
         """
-        principal = authorize_user(user_id)
+        principal = authorize_write(user_id)
         try:
             memory = service.restore_revision(
                 user_id,

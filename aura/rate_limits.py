@@ -1,0 +1,101 @@
+"""Rate limits that follow the end user, not the token: one noisy user never throttles everyone.
+
+A write or chat through a service token counts against the user it acts for (key: service and
+user id), a user token against its user; each service token also has an overall ceiling.
+Failed authentication counts against the client address. Counters live in Flask-Limiter's
+storage (memory:// per process, or Redis shared by every worker and instance).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from aura.auth import Principal
+from aura.extensions import limiter
+
+# Setting -> what it limits (also the order they are checked in config validation).
+LIMIT_SETTINGS = {
+    "AURA_RATE_LIMIT_WRITE": "memory writes per end user",
+    "AURA_RATE_LIMIT_CHAT": "chat turns per end user",
+    "AURA_RATE_LIMIT_SERVICE": "all writes and chat turns of one service token",
+    "AURA_RATE_LIMIT_AUTH_FAILURES": "failed API authentications per client address",
+    "AURA_RATE_LIMIT_LOGIN": "staff login attempts per client address",
+}
+_PARSED_KEY = "aura_rate_limits"
+
+
+def parse_limit_settings(config: dict) -> dict[str, list[RateLimitItem]]:
+    """Every limit setting parsed; a value that is not a limit refuses to start (never 'no limit')."""
+    parsed = {}
+    for setting, meaning in LIMIT_SETTINGS.items():
+        raw = config[setting]
+        try:
+            parsed[setting] = parse_many(raw)
+        except ValueError:
+            parsed[setting] = []
+        if not parsed[setting]:
+            raise RuntimeError(
+                f"{setting}={raw!r} is not a rate limit ({meaning}); use e.g. '120/minute' or "
+                "'10/second;500/hour', or unset it for the default"
+            )
+    return parsed
+
+
+def init_rate_limits(app: Flask) -> None:
+    app.extensions[_PARSED_KEY] = parse_limit_settings(app.config)
+    multi_worker = int(app.config.get("AURA_WORKERS", 1)) > 1
+    if app.config["ENV_NAME"] == "production" and multi_worker and app.config["RATELIMIT_STORAGE_URI"].startswith(
+        "memory://"
+    ):
+        app.logger.warning(
+            "rate limits are counted per process (AURA_RATELIMIT_STORAGE_URI=memory://) with several "
+            "workers: each worker allows the full limit. Use redis://... to share them."
+        )
+
+
+def _limits(setting: str) -> list[RateLimitItem]:
+    return current_app.extensions[_PARSED_KEY][setting]
+
+
+def _hit(setting: str, key: str) -> None:
+    """Count one request under ``key``; 429 with Retry-After once any of the setting's limits is spent."""
+    for item in _limits(setting):
+        if not limiter.limiter.hit(item, key):
+            raise _too_many(item, key)
+
+
+def _too_many(item: RateLimitItem, key: str) -> TooManyRequests:
+    reset_at = limiter.limiter.get_window_stats(item, key).reset_time
+    wait = max(1, math.ceil(reset_at - time.time()))
+    return TooManyRequests(f"Rate limit of {item} exceeded; retry in {wait} s.", retry_after=wait)
+
+
+def count_for_user(scope: str, principal: Principal, user_id: int) -> None:
+    """Count a write or chat turn (``scope``) against the end user, and a service token's ceiling."""
+    setting = "AURA_RATE_LIMIT_CHAT" if scope == "chat" else "AURA_RATE_LIMIT_WRITE"
+    if principal.kind == "service":
+        _hit("AURA_RATE_LIMIT_SERVICE", principal.name)
+        _hit(setting, f"{scope}:{principal.name}:user:{user_id}")
+    else:
+        _hit(setting, f"{scope}:{principal.name}")
+
+
+def _auth_failure_key() -> str:
+    return f"auth-failures:{request.remote_addr}"
+
+
+def refuse_if_too_many_auth_failures() -> None:
+    """Before checking a token: an address that keeps failing is told to wait (no token is checked)."""
+    for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
+        if not limiter.limiter.test(item, _auth_failure_key()):
+            raise _too_many(item, _auth_failure_key())
+
+
+def count_auth_failure() -> None:
+    for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
+        limiter.limiter.hit(item, _auth_failure_key())
