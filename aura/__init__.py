@@ -10,6 +10,7 @@ from aura.api_common import document_runtime_limits, init_api_docs
 from aura.auth import init_auth
 from aura.chat.service import init_llm
 from aura.config import PROJECT_ROOT, config_for
+from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
@@ -33,6 +34,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     app.config.update(overrides or {})
     app.json.sort_keys = False  # keep "status" first, as documented
     init_auth(app)
+    init_cors(app)
     check_config(app)
     configure_logging(app)
     register_extensions(app)

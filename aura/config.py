@@ -83,6 +83,8 @@ class BaseConfig:
     AURA_JWT_ISSUER = os.environ.get("AURA_JWT_ISSUER", "")
     AURA_JWT_AUDIENCE = os.environ.get("AURA_JWT_AUDIENCE", "")
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
+    # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.cors).
+    AURA_CORS_ORIGINS = os.environ.get("AURA_CORS_ORIGINS", "")
 
     # Rate limits (see aura.rate_limits): writes and chat per end user, a ceiling per service token,
     # failed API authentications and staff logins per client address. Storage memory:// or redis://

@@ -48,10 +48,8 @@ def parse_limit_settings(config: dict) -> dict[str, list[RateLimitItem]]:
 
 def init_rate_limits(app: Flask) -> None:
     app.extensions[_PARSED_KEY] = parse_limit_settings(app.config)
-    multi_worker = int(app.config.get("AURA_WORKERS", 1)) > 1
-    if app.config["ENV_NAME"] == "production" and multi_worker and app.config["RATELIMIT_STORAGE_URI"].startswith(
-        "memory://"
-    ):
+    per_process = app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    if app.config["ENV_NAME"] == "production" and per_process and app.config["AURA_WORKERS"] > 1:
         app.logger.warning(
             "rate limits are counted per process (AURA_RATELIMIT_STORAGE_URI=memory://) with several "
             "workers: each worker allows the full limit. Use redis://... to share them."

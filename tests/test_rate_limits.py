@@ -64,11 +64,10 @@ def test_a_service_token_has_an_overall_ceiling(make_app, db):
 def test_chat_counts_per_user_too(make_app, db):
     client = make_app(AURA_RATE_LIMIT_CHAT="1/minute").test_client()
     chat = {"message": "hi", "dry_run": True}
-    post = lambda user_id: (
-        client.post(  # noqa: E731
-            "/api/v1/orcha/chat", json={"user_id": user_id, **chat}, headers=AUTH
-        ).status_code
-    )
+
+    def post(user_id: int) -> int:
+        return client.post("/api/v1/orcha/chat", json={"user_id": user_id, **chat}, headers=AUTH).status_code
+
     assert [post(1), post(1), post(2)] == [200, 429, 200]
 
 
@@ -92,9 +91,10 @@ def test_successful_requests_do_not_count_as_failures(make_app, db):
 def test_empty_limit_settings_mean_the_defaults_not_unlimited(tmp_path):
     """Set-but-empty variables (a blank line in .env) used to switch limiting off."""
     settings = [*DEFAULTS, "AURA_RATE_LIMIT_LOGIN"]
+    overrides = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "AURA_AUTO_MIGRATE": False}
     script = (
         "from aura import create_app; "
-        f"app = create_app('development', {{'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'AURA_AUTO_MIGRATE': False}}); "
+        f"app = create_app('development', {overrides!r}); "
         f"print('|'.join(app.config[name] for name in {settings!r}))"
     )
     env = {**os.environ, **dict.fromkeys(settings, ""), "AURA_ENV": "development"}
