@@ -10,6 +10,7 @@ from werkzeug.exceptions import Unauthorized
 
 from aura.auth import Principal, authorize_user, require_api_auth
 from aura.extensions import limiter
+from aura.json_body import JsonBodyParser
 from aura.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
 from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
 
@@ -42,6 +43,7 @@ def _authenticate() -> None:
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A flask-smorest blueprint whose every request must carry a valid bearer token."""
     blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    blp.ARGUMENTS_PARSER = JsonBodyParser()  # before any view uses @blp.arguments
     blp.before_request(_authenticate)
     return blp
 

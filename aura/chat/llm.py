@@ -54,6 +54,12 @@ class LLMSettings:
         return bool(self.base_url and self.model)
 
     @property
+    def host(self) -> str:
+        """host[:port] of the model server, for logs: never the URL's user, password or query."""
+        url = httpx.URL(self.base_url)
+        return f"{url.host}:{url.port}" if url.port else url.host
+
+    @property
     def completions_url(self) -> str:
         """Accept both http://host:11434 and http://host:11434/v1 as the base URL."""
         base = self.base_url.rstrip("/")
@@ -129,8 +135,14 @@ class LLMClient:
             except httpx.TimeoutException:
                 raise LLMTimeout("The language model did not answer in time.") from None
             except httpx.TransportError as exc:
-                error = LLMError(f"The language model at {self.settings.base_url} is unreachable.")
-                log.warning("LLM attempt %d/%d: %s", attempt, attempts, exc.__class__.__name__)
+                error = LLMError("The language model is unreachable.")
+                log.warning(
+                    "LLM attempt %d/%d: %s reaching %s",
+                    attempt,
+                    attempts,
+                    exc.__class__.__name__,
+                    self.settings.host,
+                )
             else:
                 if response.status_code == 200:
                     return response

@@ -201,9 +201,6 @@ class TestErrors:
     def test_json_that_is_not_an_object_is_422(self, client, body):
         assert_error(client.post(SAVE_URL, data=body, content_type="application/json"), 422)
 
-    def test_missing_content_type_is_422_not_500(self, client):
-        assert_error(client.post(SAVE_URL, data="user_id=1&content=x"), 422)
-
     @pytest.mark.parametrize("user_id", ["0", "abc", "-1", "99999999999999999999"])
     def test_bad_user_id_in_path_is_422(self, client, user_id):
         assert_error(client.get(f"/api/v1/memory/{user_id}"), 422, "user_id")
