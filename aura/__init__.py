@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from aura.admin.views import bp as admin_bp
+    from aura.api_docs import bp as api_docs_bp
     from aura.chat.api import blp as chat_blp
     from aura.health import bp as health_bp
     from aura.memory.api import blp as memory_blp
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_docs_bp)
     document_runtime_limits(api, app)
 
 

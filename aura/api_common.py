@@ -22,7 +22,9 @@ ERROR_DESCRIPTIONS = {
     409: "Memory is switched off for this user: nothing was stored",
     412: "The memory is no longer at the version in If-Match / expected_version: nothing was written",
     413: "Request body too large",
+    415: "The body is not JSON (send Content-Type: application/json)",
     429: "Rate limit exceeded (see Retry-After)",
+    503: "The database is unavailable; retry shortly",
 }
 # Errors whose body adds fields to the standard shape.
 ERROR_SCHEMAS = {412: PreconditionFailedSchema}
@@ -62,13 +64,18 @@ def authorize_chat(user_id: int) -> Principal:
     return principal
 
 
-def documented_errors(blp: Blueprint, *codes: int) -> Callable:
-    """Document the standard error responses an endpoint can give (for OpenAPI and fuzzing)."""
+def documented_errors(blp: Blueprint, *codes: int, descriptions: dict[int, str] | None = None) -> Callable:
+    """Document the error responses an endpoint can give (for OpenAPI and fuzzing).
+
+    Every endpoint can answer 401 (no valid token), 429 (too many failed authentications from
+    the address, or the caller's limits) and 503 (each one reads or writes the database).
+    """
+    described = {**ERROR_DESCRIPTIONS, **(descriptions or {})}
 
     def decorate(view: Callable) -> Callable:
-        for code in (401, *codes):
+        for code in sorted({401, 429, 503, *codes}):
             schema = ERROR_SCHEMAS.get(code, "Error")
-            view = blp.alt_response(code, description=ERROR_DESCRIPTIONS.get(code, ""), schema=schema)(view)
+            view = blp.alt_response(code, description=described.get(code, ""), schema=schema)(view)
         return view
 
     return decorate

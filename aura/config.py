@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aura.api_docs import API_DESCRIPTION, DOCS_PATH
+from aura.api_docs import ASSETS_URL as DOCS_ASSETS_URL
 from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +116,9 @@ class BaseConfig:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}]}
+    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}], "info": {"description": API_DESCRIPTION}}
+    OPENAPI_SWAGGER_UI_PATH = DOCS_PATH
+    OPENAPI_SWAGGER_UI_URL = DOCS_ASSETS_URL
 
 
 class DevelopmentConfig(BaseConfig):

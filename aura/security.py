@@ -59,9 +59,10 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         if request.path.startswith("/api/"):
-            # Memories are personal data: no shared cache may keep them.
+            # Memories are personal data: no shared cache may keep them (the docs' files may).
             headers.setdefault("Cache-Control", "no-store")
-        else:
+        if not request.path.startswith("/api/") or response.mimetype == "text/html":
+            # Pages, including the API docs page: only this server's own scripts, never framed.
             headers.setdefault("Content-Security-Policy", PAGE_CSP)
             headers.setdefault("X-Frame-Options", "DENY")
         return response

@@ -73,9 +73,10 @@ def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[s
 @blp.arguments(ChatRequestSchema)
 @blp.response(200, ChatReplySchema)
 @blp.doc(responses={"200": STREAM_OR_JSON_REPLY})
-@documented_errors(blp, 400, 403, 413, 429)
+@documented_errors(
+    blp, 400, 403, 413, 415, descriptions={503: "No model is configured, or the database is unavailable"}
+)
 @blp.alt_response(502, description="The model failed or is unreachable", schema="Error")
-@blp.alt_response(503, description="No model is configured", schema="Error")
 @blp.alt_response(504, description="The model timed out", schema="Error")
 def chat(body: dict):
     """One chat turn: AURA's system prompt, the user's memory, the history, the new message.

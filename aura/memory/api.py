@@ -62,7 +62,7 @@ class MemoryCollection(MethodView):
     @blp.arguments(MemorySaveSchema)
     @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, MemorySavedSchema)
-    @documented_errors(blp, 400, 403, 409, 412, 413, 429)
+    @documented_errors(blp, 400, 403, 409, 412, 413, 415)
     def post(self, body: dict, if_match: str | None = None):
         """Create or replace a user's memory (one per user; regenerating replaces it).
 
@@ -93,7 +93,7 @@ class MemoryItem(MethodView):
 
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, MemoryDeletedSchema)
-    @documented_errors(blp, 403, 429)
+    @documented_errors(blp, 403)
     def delete(self, user_id: int):
         """Erase the user's memory and all its revisions (idempotent; final even against racing saves)."""
         principal = authorize_write(user_id)
@@ -115,7 +115,7 @@ class MemorySettings(MethodView):
     @blp.arguments(SettingsSchema)
     @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
     @blp.response(200, SettingsEnvelopeSchema)
-    @documented_errors(blp, 400, 403, 413, 429)
+    @documented_errors(blp, 400, 403, 413, 415)
     def put(self, body: dict, user_id: int):
         """Switch memory on or off. Off: chat never uses it and saves get 409; nothing is deleted."""
         principal = authorize_write(user_id)
@@ -163,7 +163,7 @@ class RevisionRestore(MethodView):
     @blp.arguments(RevisionPathSchema, location="path", as_kwargs=True)
     @blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, MemoryRestoredSchema)
-    @documented_errors(blp, 400, 403, 404, 409, 412, 413, 429)
+    @documented_errors(blp, 400, 403, 404, 409, 412, 413, 415)
     def post(self, body: dict, user_id: int, revision_id: int, if_match: str | None = None):
         """Make an earlier revision current again (recorded as a new `restore` revision).
 
