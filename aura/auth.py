@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from flask import Flask, current_app, g, request
+from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 
-from aura.schemas import MAX_USER_ID
+from aura.schemas import USER_ID_STRING
+
+JWKS_EXTENSION = "aura_jwks"
+JWKS_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -55,37 +60,76 @@ def _match_service_token(given: str) -> str | None:
     return found
 
 
-def _jwt_key() -> tuple[str, str] | None:
+ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
+
+
+def _verification_key(token: str) -> tuple[Any, str]:
+    """(key, algorithm) for this token, picked by its header among what is configured, else 401.
+
+    HS256 only ever uses AURA_JWT_SECRET, RS256/ES256 only public keys (the JWKS URL's, by
+    ``kid``, or AURA_JWT_PUBLIC_KEY): a public key can never be used as an HMAC secret.
+    """
     cfg = current_app.config
-    if cfg["AURA_JWT_PUBLIC_KEY"]:
-        return cfg["AURA_JWT_PUBLIC_KEY"], "RS256"
-    if cfg["AURA_JWT_SECRET"]:
-        return cfg["AURA_JWT_SECRET"], "HS256"
-    return None
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise _unauthorized("Invalid token.") from None
+    algorithm = header.get("alg")
+    if algorithm == "HS256" and cfg["AURA_JWT_SECRET"]:
+        return cfg["AURA_JWT_SECRET"], algorithm
+    if algorithm in ASYMMETRIC_ALGORITHMS:
+        jwks = current_app.extensions.get(JWKS_EXTENSION)
+        if jwks is not None:
+            return _key_from_jwks(jwks, token), algorithm
+        if cfg["AURA_JWT_PUBLIC_KEY"]:
+            return cfg["AURA_JWT_PUBLIC_KEY"], algorithm
+    raise _unauthorized("Invalid token.")
+
+
+def _key_from_jwks(jwks: PyJWKClient, token: str) -> Any:
+    """The identity provider's key named by the token's ``kid`` (the key set is cached; an
+    unknown ``kid`` refetches it, at most once per cooldown, so rotated keys work at once)."""
+    try:
+        return jwks.get_signing_key_from_jwt(token).key
+    except PyJWKClientConnectionError:
+        current_app.logger.warning("JWKS unreachable: cannot verify user tokens")
+        raise ServiceUnavailable("User tokens cannot be verified right now; try again shortly.") from None
+    except (PyJWKClientError, jwt.PyJWTError):
+        raise _unauthorized("Invalid token.") from None
+
+
+def _check_times(claims: dict) -> None:
+    """``exp`` and ``iat`` are numbers (not strings PyJWT would coerce) and the lifetime is bounded."""
+    if any(
+        isinstance(claims[name], bool) or not isinstance(claims[name], int | float) for name in ("exp", "iat")
+    ):
+        raise _unauthorized("The token's exp and iat must be numeric dates.")
+    max_minutes = current_app.config["AURA_JWT_MAX_LIFETIME_MINUTES"]
+    if claims["exp"] - claims["iat"] > max_minutes * 60:
+        raise _unauthorized(f"The token lives longer than the {max_minutes}-minute maximum.")
 
 
 def _user_from_jwt(token: str) -> Principal:
-    key = _jwt_key()
-    if key is None:
-        raise _unauthorized("Invalid token.")
+    key, algorithm = _verification_key(token)
     cfg = current_app.config
     try:
         claims = jwt.decode(
             token,
-            key[0],
-            algorithms=[key[1]],  # never "none", never a different family than configured
+            key,
+            algorithms=[algorithm],  # never "none", never another family than the key's
             audience=cfg["AURA_JWT_AUDIENCE"] or None,
             issuer=cfg["AURA_JWT_ISSUER"] or None,
             leeway=30,
-            options={"require": ["exp", "sub"], "verify_aud": bool(cfg["AURA_JWT_AUDIENCE"])},
+            options={"require": ["exp", "iat", "sub"], "verify_aud": bool(cfg["AURA_JWT_AUDIENCE"])},
         )
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired.") from None
     except jwt.PyJWTError:
         raise _unauthorized("Invalid token.") from None
+    _check_times(claims)
     subject = claims["sub"]
-    if not (subject.isascii() and subject.isdigit() and 0 < int(subject) <= MAX_USER_ID):
-        raise _unauthorized("The token's subject is not a user id.")
+    if not (isinstance(subject, str) and USER_ID_STRING.fullmatch(subject)):
+        raise _unauthorized("The token's subject is not a user id (digits, no leading zeros).")
     return Principal(kind="user", name=f"user:{int(subject)}", user_id=int(subject))
 
 
@@ -137,8 +181,15 @@ def mint_user_token(user_id: int, minutes: int = 60) -> str:
 
 
 def init_auth(app: Flask) -> None:
-    """Parse token config once, and say loudly when checks are off."""
+    """Parse token config once, connect the identity provider's key set, say loudly when checks are off."""
     app.config["AURA_SERVICE_TOKEN_MAP"] = parse_service_tokens(app.config["AURA_SERVICE_TOKENS"])
+    if app.config["AURA_JWT_JWKS_URL"]:
+        app.extensions[JWKS_EXTENSION] = PyJWKClient(
+            app.config["AURA_JWT_JWKS_URL"],
+            lifespan=app.config["AURA_JWT_JWKS_CACHE_SECONDS"],
+            cooldown_duration=app.config["AURA_JWT_JWKS_COOLDOWN_SECONDS"],
+            timeout=JWKS_TIMEOUT_SECONDS,
+        )
     if app.config["AURA_AUTH_DISABLED"]:
         app.logger.warning(
             "API AUTHENTICATION IS DISABLED (AURA_AUTH_DISABLED): every caller can read every memory"

@@ -84,6 +84,13 @@ class BaseConfig:
     AURA_JWT_PUBLIC_KEY = os.environ.get("AURA_JWT_PUBLIC_KEY", "")  # RS256 user tokens (PEM); wins if set
     AURA_JWT_ISSUER = os.environ.get("AURA_JWT_ISSUER", "")
     AURA_JWT_AUDIENCE = os.environ.get("AURA_JWT_AUDIENCE", "")
+    # Identity provider (Auth0, Keycloak, Cognito, Supabase...): RS256/ES256 keys from its JWKS URL.
+    AURA_JWT_JWKS_URL = os.environ.get("AURA_JWT_JWKS_URL", "")
+    AURA_JWT_JWKS_CACHE_SECONDS = _int("AURA_JWT_JWKS_CACHE_SECONDS", 300)
+    AURA_JWT_JWKS_COOLDOWN_SECONDS = _int(
+        "AURA_JWT_JWKS_COOLDOWN_SECONDS", 30
+    )  # between unknown-kid refetches
+    AURA_JWT_MAX_LIFETIME_MINUTES = _int("AURA_JWT_MAX_LIFETIME_MINUTES", 1440)  # exp - iat at most
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
     # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.cors).
     AURA_CORS_ORIGINS = os.environ.get("AURA_CORS_ORIGINS", "")

@@ -32,9 +32,10 @@ def production_problems(config: dict) -> list[str]:
         problems.append(f"AURA_JWT_SECRET must have at least {MIN_SECRET_LENGTH} characters")
     if "*" in config.get("AURA_CORS_ORIGIN_LIST", []):
         problems.append("AURA_CORS_ORIGINS=* lets any web site call the API; list the frontend's origins")
-    if not (tokens or jwt_secret or config.get("AURA_JWT_PUBLIC_KEY")):
+    if not (tokens or jwt_secret or config.get("AURA_JWT_PUBLIC_KEY") or config.get("AURA_JWT_JWKS_URL")):
         problems.append(
-            "no API credentials: set AURA_SERVICE_TOKENS and/or AURA_JWT_SECRET/AURA_JWT_PUBLIC_KEY"
+            "no API credentials: set AURA_SERVICE_TOKENS and/or AURA_JWT_SECRET, AURA_JWT_PUBLIC_KEY "
+            "or AURA_JWT_JWKS_URL"
         )
     return problems
 
