@@ -1,19 +1,28 @@
 """gunicorn settings for AURA (`gunicorn wsgi:app` picks this file up from the project root).
 
-gthread workers: each worker serves many requests on threads, so a streamed chat reply or a
-slow model call holds one thread, not a whole process, and database and LLM waits overlap.
-Tokens are written as they come (no buffering). gevent would also work but needs monkey-patching
-and a green psycopg; threads need neither.
+gevent workers: a chat reply streams for seconds while AURA mostly waits on the model, and a
+slow client trickles its request in for as long as it likes. A gevent worker holds each such
+connection in a greenlet (a few KB) instead of a thread, so one worker carries hundreds of
+streams and slow sockets at once; with gthread (2 x 8 threads) the 17th stream queued and 16
+slow clients froze the server. Every blocking library AURA uses cooperates with the hub:
+the standard library is monkey-patched by gunicorn before the app loads, httpx and redis use
+its sockets, and psycopg 3 (>= 3.1.14) detects gevent and waits through it (checked by
+tests/test_serving.py). CPU-bound work would still block a worker: AURA has none on the
+request path beyond JSON and templates.
+
+Set AURA_WORKER_CLASS=gthread to fall back to threads (AURA_THREADS per worker).
 """
 
 import os
 
 bind = os.environ.get("AURA_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("AURA_THREADS", "8"))
-timeout = int(os.environ.get("AURA_WORKER_TIMEOUT", "120"))  # longer than the slowest model reply
-graceful_timeout = 30
+worker_class = os.environ.get("AURA_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("AURA_WORKER_CONNECTIONS", "2000"))  # open sockets per worker
+threads = int(os.environ.get("AURA_THREADS", "8"))  # gthread only
+# gevent workers heartbeat from their own greenlet, so a long model reply never trips this.
+timeout = int(os.environ.get("AURA_WORKER_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("AURA_GRACEFUL_TIMEOUT", "30"))  # in-flight requests and streams finish
 keepalive = 5
 accesslog = None  # the app logs one line per request itself
 errorlog = "-"

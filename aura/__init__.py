@@ -12,6 +12,7 @@ from aura.chat.service import init_llm
 from aura.config import PROJECT_ROOT, config_for
 from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory
+from aura.deadline import init_request_deadline
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
 from aura.rate_limits import init_rate_limits
@@ -40,6 +41,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    init_request_deadline(app)
     register_security_headers(app)
     register_commands(app)
     if app.config["AURA_AUTO_MIGRATE"]:
@@ -50,7 +52,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
 def register_extensions(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        **engine_options(uri),
+        **engine_options(uri, app.config),
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
     ensure_sqlite_directory(uri)

@@ -54,6 +54,15 @@ class BaseConfig:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("DATABASE_URL") or default_sqlite_url())
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL waits, all bounded (aura.database): a hung database gives 503s, not hung requests.
+    AURA_DB_CONNECT_TIMEOUT = _int("AURA_DB_CONNECT_TIMEOUT", 3)  # seconds to establish a connection
+    AURA_DB_STATEMENT_TIMEOUT_MS = _int("AURA_DB_STATEMENT_TIMEOUT_MS", 5000)  # per statement / lock wait
+    AURA_DB_POOL_TIMEOUT = _float("AURA_DB_POOL_TIMEOUT", 5.0)  # seconds to wait for a pooled connection
+    AURA_DB_POOL_SIZE = _int("AURA_DB_POOL_SIZE", 10)  # per worker process
+    AURA_DB_POOL_OVERFLOW = _int("AURA_DB_POOL_OVERFLOW", 10)
+    # Client-side bound on a request's database work (gevent workers): a frozen server that
+    # accepts bytes but never answers cannot enforce statement_timeout itself.
+    AURA_DB_REQUEST_TIMEOUT = _float("AURA_DB_REQUEST_TIMEOUT", 6.0)
     SQLALCHEMY_RECORD_QUERIES = False
     # Whole request body cap (bytes): Werkzeug answers 413 before reading more than this.
     MAX_CONTENT_LENGTH = _int("AURA_MAX_BODY_BYTES", 256 * 1024)

@@ -11,13 +11,30 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 
-def engine_options(database_uri: str) -> dict:
-    """Options that make each backend survive restarts (PostgreSQL) and concurrent writers (SQLite)."""
+def engine_options(database_uri: str, config: dict) -> dict:
+    """Options that make each backend survive restarts and hangs (PostgreSQL) and concurrent writers (SQLite).
+
+    PostgreSQL: every wait is bounded. Connecting (AURA_DB_CONNECT_TIMEOUT), a statement or a lock
+    wait on the server (AURA_DB_STATEMENT_TIMEOUT_MS), and waiting for a pooled connection
+    (AURA_DB_POOL_TIMEOUT): each ends in an error the API answers with 503, never a hung request.
+    """
     url = make_url(database_uri)
     if url.get_backend_name() == "sqlite":
         # Writers wait up to 30 s for the lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(config["AURA_DB_POOL_SIZE"]),
+        "max_overflow": int(config["AURA_DB_POOL_OVERFLOW"]),
+        "pool_timeout": float(config["AURA_DB_POOL_TIMEOUT"]),
+        "pool_recycle": 1800,
+        "connect_args": {
+            "connect_timeout": max(1, int(config["AURA_DB_CONNECT_TIMEOUT"])),
+            "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
+            "application_name": "aura",
+        },
+    }
 
 
 def ensure_sqlite_directory(database_uri: str) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
+from aura.deadline import DatabaseDeadlineExceeded
 from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
@@ -83,10 +85,15 @@ def handle_http_exception(error: HTTPException):
     return error_response(error.code or 500, _message_for(error, data), _field_errors(data), headers)
 
 
-def handle_database_unavailable(error: OperationalError):
-    """A database outage is not the client's fault, and not a crash either: say so with 503."""
+def handle_database_unavailable(error: Exception):
+    """A database that is down, hung or saturated is not the client's fault, nor a crash: 503.
+
+    Covers connection failures and server-side timeouts (OperationalError), no free pooled
+    connection within AURA_DB_POOL_TIMEOUT, and the request deadline (aura.deadline).
+    """
     db.session.rollback()
-    current_app.logger.error("database unavailable: %s", error.orig.__class__.__name__)
+    cause = getattr(error, "orig", None) or error
+    current_app.logger.error("database unavailable: %s", cause.__class__.__name__)
     return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
 
 
@@ -106,5 +113,6 @@ def rate_limited(limit) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
+    for database_trouble in (OperationalError, PoolTimeoutError, DatabaseDeadlineExceeded):
+        app.register_error_handler(database_trouble, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

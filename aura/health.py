@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from aura.deadline import DatabaseDeadlineExceeded, probe_deadline
 from aura.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -17,13 +18,20 @@ def live():
     return {"status": "ok"}
 
 
+READY_TIMEOUT_SECONDS = 1.5
+
+
 @bp.get("/readyz")
 def ready():
-    """Ready for traffic: the database answers. 503 otherwise, so the balancer routes around us."""
+    """Ready for traffic: the database answers, quickly. 503 otherwise, so the balancer routes around us.
+
+    Bounded well below a balancer's probe timeout: under gevent by a timeout of its own (a frozen
+    database would otherwise hold the probe), elsewhere by the connect and statement timeouts.
+    """
     try:
-        with db.engine.connect() as conn:
+        with probe_deadline(READY_TIMEOUT_SECONDS), db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, DatabaseDeadlineExceeded) as error:
         current_app.logger.error("readiness: database unavailable (%s)", error.__class__.__name__)
         return {"status": "error", "message": "The database is unavailable.", "errors": {}}, 503
     return {"status": "ok", "database": "ok"}

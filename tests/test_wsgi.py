@@ -3,65 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import AUTH, SERVICE_TOKEN
+from tests.conftest import AUTH
 from tests.fake_llm import Answer
+from tests.gunicorn_server import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture()
 def gunicorn_url(app, db, database_url, fake_llm):
-    port = free_port()
-    env = {
-        **os.environ,
-        "AURA_ENV": "production",
-        "SECRET_KEY": "a-real-production-secret-for-this-test-only",
-        "AURA_SERVICE_TOKENS": f"tests={SERVICE_TOKEN}",
-        "DATABASE_URL": database_url,
-        "AURA_LLM_BASE_URL": fake_llm.url,
-        "AURA_LLM_MODEL": "fake-model",
-        "WEB_CONCURRENCY": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/api/v1/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.1)
+    with gunicorn(database_url, AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="fake-model") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stderr.close()
 
 
 def test_gunicorn_serves_the_frontend_contract(gunicorn_url):

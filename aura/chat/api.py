@@ -12,6 +12,7 @@ from aura.api_common import api_blueprint, authorize_chat, documented_errors
 from aura.chat.llm import LLMError, StreamEvent
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
+from aura.deadline import suspend_request_deadline
 from aura.errors import error_response
 
 # The same 200 is JSON, or Server-Sent Events when the request asks to stream.
@@ -93,6 +94,7 @@ def chat(body: dict):
             "memory_used": prepared.memory_used,
             "messages": prepared.messages,
         }
+    suspend_request_deadline()  # the database work is done; the model call has its own timeouts
     client = llm_client()
     try:
         if body["stream"]:

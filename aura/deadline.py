@@ -1,0 +1,75 @@
+"""A client-side deadline on each request's database work, under gevent workers.
+
+statement_timeout and lock_timeout are enforced by PostgreSQL itself, connect_timeout by
+libpq; none helps when the server (or a proxy in between) accepts bytes and never answers:
+the request would wait forever. Under gevent a request is a greenlet, so a gevent.Timeout
+can interrupt it wherever it waits. The connection it interrupts is in an unknown state, so
+it is marked as disconnected: SQLAlchemy discards it and every older pooled connection.
+
+The deadline covers the request until its view hands over to a long wait of its own (the
+chat model, with its own timeouts: see suspend_request_deadline). Without gevent (the
+development server, tests) there is no greenlet to interrupt and only the server-side
+timeouts apply.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+
+from flask import Flask, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+class DatabaseDeadlineExceeded(Exception):
+    """The request's database work took longer than AURA_DB_REQUEST_TIMEOUT."""
+
+
+def gevent_is_active() -> bool:
+    """True in a gevent-patched process (gunicorn's gevent worker patches before loading the app)."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def init_request_deadline(app: Flask) -> None:
+    if not gevent_is_active():
+        return
+    import gevent
+
+    seconds = app.config["AURA_DB_REQUEST_TIMEOUT"]
+
+    @app.before_request
+    def _start_deadline() -> None:
+        message = f"The database did not answer within {seconds:g} s."
+        g.request_deadline = gevent.Timeout(seconds, DatabaseDeadlineExceeded(message))
+        g.request_deadline.start()
+
+    @app.teardown_request
+    def _cancel_deadline(_error: BaseException | None) -> None:
+        suspend_request_deadline()
+
+
+def suspend_request_deadline() -> None:
+    """The request's database work is done: what follows has its own timeouts (e.g. the model)."""
+    deadline = g.pop("request_deadline", None)
+    if deadline is not None:
+        deadline.close()
+
+
+@event.listens_for(Engine, "handle_error")
+def _discard_interrupted_connections(context) -> None:
+    """A connection interrupted mid-conversation cannot be reused: treat it as disconnected."""
+    if isinstance(context.original_exception, DatabaseDeadlineExceeded):
+        context.is_disconnect = True
+
+
+def probe_deadline(seconds: float) -> AbstractContextManager:
+    """A shorter deadline for one block (the readiness probe); a no-op without gevent."""
+    if not gevent_is_active():
+        return nullcontext()
+    import gevent
+
+    return gevent.Timeout(seconds, DatabaseDeadlineExceeded(f"No answer within {seconds:g} s."))

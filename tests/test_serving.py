@@ -1,0 +1,179 @@
+"""The serving model under faults: gevent workers, a frozen or locked database, slow models.
+
+Each test runs AURA as production does (gunicorn + gunicorn.conf.py) against loopback peers.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests import databases
+from tests.conftest import AUTH
+from tests.fake_llm import Answer
+from tests.gunicorn_server import gunicorn
+
+postgresql_only = pytest.mark.skipif(
+    databases.test_backend_url() is None, reason="PostgreSQL behaviour (CI's PG leg)"
+)
+
+GREEN_PSYCOPG = """
+from gevent import monkey; monkey.patch_all()
+import sys, time, gevent, psycopg
+def sleep_in_postgres():
+    with psycopg.connect(sys.argv[1]) as conn:
+        conn.execute("SELECT pg_sleep(0.5)")
+started = time.perf_counter()
+gevent.joinall([gevent.spawn(sleep_in_postgres) for _ in range(10)], raise_error=True)
+print(time.perf_counter() - started)
+"""
+
+
+@postgresql_only
+def test_psycopg_waits_through_the_gevent_hub(database_url):
+    """Ten 0.5 s queries in ten greenlets overlap: psycopg does not block the worker while it waits."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    result = subprocess.run(
+        [sys.executable, "-c", GREEN_PSYCOPG, dsn], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 2.0  # serial would be 5 s
+
+
+def timed(call) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def test_one_worker_carries_many_slow_model_calls_at_once(app, db, database_url, fake_llm):
+    fake_llm.default = Answer(delay=1.0)
+    with gunicorn(database_url, AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="fake-model") as url:
+
+        def chat(user_id: int) -> int:
+            body = {"user_id": user_id, "message": "hi"}
+            return httpx.post(f"{url}/api/v1/orcha/chat", json=body, headers=AUTH, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            started = time.perf_counter()
+            replies = [pool.submit(chat, user_id) for user_id in range(1, 41)]
+            time.sleep(0.3)
+            health_time, health = timed(lambda: httpx.get(f"{url}/healthz", timeout=5))
+            codes = [reply.result() for reply in replies]
+            elapsed = time.perf_counter() - started
+    assert codes == [200] * 40
+    assert elapsed < 5.0, elapsed  # 40 x 1 s one after another would be 40 s
+    assert health.status_code == 200 and health_time < 0.5
+
+
+class FreezableProxy:
+    """A TCP proxy to PostgreSQL that can stop forwarding while keeping every socket open:
+    to AURA the database looks frozen (connected, but never answering)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                self.flowing.wait()
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.flowing.set()
+        self._listener.close()
+        for sock in self._sockets:
+            sock.close()
+
+
+@postgresql_only
+def test_a_frozen_database_gives_503s_in_time_and_service_resumes_when_it_thaws(app, db, database_url):
+    url = make_url(database_url)
+    proxy = FreezableProxy(url.port or 5432)
+    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = {"AURA_DB_REQUEST_TIMEOUT": "2", "AURA_DB_CONNECT_TIMEOUT": "1"}
+    try:
+        with gunicorn(through_proxy, **settings) as base:
+            body = {"user_id": 5, "content": "before the freeze"}
+            assert httpx.post(f"{base}/api/v1/memory", json=body, headers=AUTH).status_code == 200
+            proxy.flowing.clear()
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                read = pool.submit(
+                    timed, lambda: httpx.get(f"{base}/api/v1/memory/5", headers=AUTH, timeout=30)
+                )
+                ready = pool.submit(timed, lambda: httpx.get(f"{base}/readyz", timeout=30))
+                time.sleep(0.2)
+                health_time, health = timed(lambda: httpx.get(f"{base}/healthz", timeout=5))
+                (read_time, read_response), (ready_time, ready_response) = read.result(), ready.result()
+
+            assert health.status_code == 200 and health_time < 0.2
+            assert ready_response.status_code == 503 and ready_time < 2.0, ready_time
+            assert read_response.status_code == 503, read_response.text
+            assert read_response.json()["status"] == "error"
+            assert read_time < 2 + 1 + 1.5, read_time  # request deadline + a fresh connect attempt + slack
+
+            proxy.flowing.set()
+            recovered = None
+            for _ in range(50):
+                response = httpx.get(f"{base}/api/v1/memory/5", headers=AUTH, timeout=30)
+                if response.status_code == 200:
+                    recovered = response.json()["memory"]["content"]
+                    break
+                time.sleep(0.2)
+            assert recovered == "before the freeze"
+    finally:
+        proxy.close()
+
+
+@postgresql_only
+def test_a_save_blocked_by_a_held_lock_is_503_while_other_requests_flow(app, db, database_url):
+    with gunicorn(database_url, AURA_DB_STATEMENT_TIMEOUT_MS="1500") as base:
+        httpx.post(f"{base}/api/v1/memory", json={"user_id": 6, "content": "one"}, headers=AUTH)
+        holder = create_engine(database_url)
+        try:
+            with holder.begin() as conn:
+                conn.execute(text("SELECT 1 FROM users WHERE id = 6 FOR UPDATE"))  # as a stuck writer would
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    body = {"user_id": 6, "content": "two"}
+                    blocked = pool.submit(
+                        timed,
+                        lambda: httpx.post(f"{base}/api/v1/memory", json=body, headers=AUTH, timeout=30),
+                    )
+                    time.sleep(0.3)
+                    other_time, other = timed(lambda: httpx.get(f"{base}/api/v1/memory/6", headers=AUTH))
+                    blocked_time, blocked_response = blocked.result()
+            assert other.status_code == 200 and other_time < 0.5
+            assert blocked_response.status_code == 503 and 1.0 < blocked_time < 3.0, blocked_time
+            after = httpx.get(f"{base}/api/v1/memory/6", headers=AUTH).json()["memory"]
+            assert after["content"] == "one"  # nothing half-written
+        finally:
+            holder.dispose()
