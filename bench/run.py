@@ -16,61 +16,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-TOKEN = "bench-service-token-" + "x" * 32
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BENCH, ROOT, TOKEN, create_database, drop_database, free_port, start  # noqa: E402
+
 USERS = 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def create_database(admin_url: str) -> str:
-    name = f"aura_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    engine.dispose()
-
-
-def start(command: list[str], env: dict, port: int, probe: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(
-                f"http://127.0.0.1:{port}{probe}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=1
-            )
-            return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start: {command}")
 
 
 def wrk(port: int, script: str, duration: int, connections: int) -> dict:

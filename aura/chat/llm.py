@@ -48,6 +48,7 @@ class LLMSettings:
     connect_timeout: float = 5.0
     max_retries: int = 2
     backoff: float = 0.5
+    max_connections: int = 1000
 
     @property
     def configured(self) -> bool:
@@ -109,6 +110,8 @@ class LLMClient:
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            # httpx allows 100 connections by default: the 101st concurrent stream would queue.
+            limits=httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=100),
         )
 
     def close(self) -> None:

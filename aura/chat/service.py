@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import httpx
 from flask import Flask, current_app
 
 from aura.chat.llm import LLMClient, LLMSettings
@@ -20,9 +21,26 @@ class PreparedChat:
     memory_used: bool
 
 
+def check_llm_url(base_url: str) -> None:
+    """An unusable AURA_LLM_BASE_URL stops start-up with a message, not every chat with a 500."""
+    if not base_url:
+        return  # no model configured: chat answers 503 saying how to configure one
+    try:
+        url = httpx.URL(base_url)
+        usable = url.scheme in ("http", "https") and bool(url.host)
+    except (httpx.InvalidURL, ValueError):
+        usable = False
+    if not usable:
+        raise RuntimeError(
+            "AURA_LLM_BASE_URL must be an http(s) URL with a host, e.g. http://127.0.0.1:11434/v1 "
+            "(the value is not shown: it may hold credentials)"
+        )
+
+
 def init_llm(app: Flask) -> None:
     """One pooled client per app, built from config."""
     cfg = app.config
+    check_llm_url(cfg["AURA_LLM_BASE_URL"])
     settings = LLMSettings(
         base_url=cfg["AURA_LLM_BASE_URL"],
         model=cfg["AURA_LLM_MODEL"],
@@ -31,6 +49,7 @@ def init_llm(app: Flask) -> None:
         connect_timeout=cfg["AURA_LLM_CONNECT_TIMEOUT"],
         max_retries=cfg["AURA_LLM_MAX_RETRIES"],
         backoff=cfg["AURA_LLM_RETRY_BACKOFF"],
+        max_connections=cfg["AURA_LLM_MAX_CONNECTIONS"],
     )
     app.extensions[EXTENSION_KEY] = LLMClient(settings)
 

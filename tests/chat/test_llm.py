@@ -133,3 +133,14 @@ def test_stream_retries_before_the_first_byte(make_client, fake_llm):
     fake_llm.script(Answer(status=500), Answer(tokens=["x"]))
     events = list(make_client().open_stream(MESSAGES))
     assert [e.content for e in events if not e.done] == ["x"]
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:11434", "ftp://user:s3cret@host/v1", "http://", "http://:80/v1", "not a url"]
+)
+def test_an_unusable_model_url_stops_start_up_without_echoing_it(url):
+    from aura import create_app
+
+    with pytest.raises(RuntimeError, match="AURA_LLM_BASE_URL must be an http") as raised:
+        create_app("testing", {"AURA_LLM_BASE_URL": url, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert "s3cret" not in str(raised.value)

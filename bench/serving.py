@@ -1,0 +1,304 @@
+"""Serving benchmark: many concurrent streamed chats and slow clients against AURA under gunicorn.
+
+Starts a loopback model that streams 5 chunks 0.3 s apart (asyncio, so it is never the
+bottleneck), AURA with the production gunicorn.conf.py on a throwaway PostgreSQL database,
+then measures, per worker class:
+
+- N concurrent streamed chats: completed, refused, first-token and total latency p50/p99,
+  peak memory per worker;
+- slowloris: S connections trickling their headers for D seconds while a probe measures
+  /healthz and GET /api/v1/memory/<id> latency.
+
+    .venv/bin/python bench/serving.py [--streams 256 1000] [--slow 64] [--slow-seconds 30]
+                                       [--worker-class gevent gthread]
+
+Results go to bench/results/serving-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BENCH, ROOT, TOKEN, create_database, drop_database, free_port, start  # noqa: E402
+
+CHUNKS, CHUNK_GAP = 5, 0.3
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def _model_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One OpenAI-compatible streamed reply: CHUNKS deltas CHUNK_GAP apart, then [DONE]."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        for i in range(CHUNKS):
+            chunk = {"choices": [{"index": 0, "delta": {"content": f"tok{i} "}}], "model": "bench"}
+            writer.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await writer.drain()
+            await asyncio.sleep(CHUNK_GAP)
+        writer.write(b"data: [DONE]\n\n")
+        await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _serve_model(port: int) -> None:
+    server = await asyncio.start_server(_model_connection, "127.0.0.1", port, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+
+def start_model() -> tuple[int, subprocess.Popen]:
+    """The loopback model in a process of its own (no GIL shared with the load generator)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, __file__, "--serve-model", str(port)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port, process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the loopback model did not start")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def _one_stream(port: int, user_id: int) -> tuple[float, float] | str:
+    """One streamed chat over a raw socket (a lean client, so the generator is not what is measured)."""
+    body = json.dumps({"user_id": user_id, "message": "Tell me something", "stream": True}).encode()
+    request = (
+        f"POST /api/v1/orcha/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    started = time.perf_counter()
+    first = None
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        status = (await reader.readline()).split()
+        if len(status) < 2 or status[1] != b"200":
+            writer.close()
+            return f"HTTP {status[1].decode() if len(status) > 1 else '?'}"
+        async for line in reader:
+            if line.startswith(b"event: token") and first is None:
+                first = time.perf_counter() - started
+            elif line.startswith(b"event: done"):
+                writer.close()
+                return first or float("nan"), time.perf_counter() - started
+            elif line.startswith(b"event: error"):
+                writer.close()
+                return "error event"
+        writer.close()
+    except OSError as error:
+        return error.__class__.__name__
+    return "stream ended early"
+
+
+async def _streams(port: int, count: int) -> dict:
+    started = time.perf_counter()
+    results = await asyncio.gather(*(_one_stream(port, 1 + i % 50) for i in range(count)))
+    wall = time.perf_counter() - started
+    ok = [r for r in results if isinstance(r, tuple)]
+    failures = [r for r in results if not isinstance(r, tuple)]
+    firsts, totals = [r[0] for r in ok], [r[1] for r in ok]
+    return {
+        "streams": count,
+        "completed": len(ok),
+        "failed": len(failures),
+        "failures": sorted(set(failures))[:5],
+        "first_token_p50_s": pct(firsts, 50),
+        "first_token_p99_s": pct(firsts, 99),
+        "total_p50_s": pct(totals, 50),
+        "total_p99_s": pct(totals, 99),
+        "wall_s": wall,
+    }
+
+
+def _slow_client(port: int, seconds: float, stop: threading.Event) -> None:
+    """Slowloris: open a request and send its headers one byte per second, never finishing."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=seconds + 10) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not stop.is_set():
+                sock.sendall(b"X")
+                time.sleep(1)
+    except OSError:
+        pass
+
+
+def _slowloris(base: str, port: int, count: int, seconds: float) -> dict:
+    stop = threading.Event()
+    clients = [
+        threading.Thread(target=_slow_client, args=(port, seconds, stop), daemon=True) for _ in range(count)
+    ]
+    for client in clients:
+        client.start()
+    time.sleep(1.0)  # let every slow client take its connection
+    samples: dict[str, list[float]] = {"/healthz": [], "/api/v1/memory/1": []}
+    failures = 0
+    deadline = time.monotonic() + seconds - 2
+    with httpx.Client(timeout=10, headers=HEADERS) as http:
+        while time.monotonic() < deadline:
+            for path in samples:
+                started = time.perf_counter()
+                try:
+                    ok = http.get(base + path).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                samples[path].append(time.perf_counter() - started)
+                failures += not ok
+            time.sleep(0.05)
+    stop.set()
+    for client in clients:
+        client.join(timeout=5)
+    return {
+        "slow_clients": count,
+        "held_s": seconds,
+        "probe_failures": failures,
+        **{f"{path}_p99_ms": pct(values, 99) * 1000 for path, values in samples.items()},
+        **{f"{path}_p50_ms": statistics.median(values) * 1000 for path, values in samples.items() if values},
+    }
+
+
+def worker_peak_rss_mb(master_pid: int) -> list[float]:
+    children = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()
+    peaks = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+        peaks.append(round(peak_kb / 1024, 1))
+    return peaks
+
+
+def run_worker_class(worker_class: str, args, url: str, model_port: int) -> dict:
+    port = free_port()
+    env = {
+        **os.environ,
+        "AURA_ENV": "production",
+        "SECRET_KEY": "bench-" + "s" * 40,
+        "DATABASE_URL": url,
+        "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
+        "AURA_RATE_LIMIT_WRITE": "1000000/minute",
+        "AURA_RATE_LIMIT_CHAT": "1000000/minute",
+        "AURA_LOG_LEVEL": "WARNING",
+        "AURA_LLM_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
+        "AURA_LLM_MODEL": "bench",
+        "WEB_CONCURRENCY": str(args.workers),
+        "AURA_WORKER_CLASS": worker_class,
+        "AURA_BIND": f"127.0.0.1:{port}",
+    }
+    gunicorn = start([str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"], env, port, "/healthz")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, headers=HEADERS) as http:
+            for user_id in range(1, 51):
+                http.post(
+                    "/api/v1/memory", json={"user_id": user_id, "content": f"Memory {user_id}"}
+                ).raise_for_status()
+        report: dict = {"worker_class": worker_class, "workers": args.workers, "streams": []}
+        for count in args.streams:
+            result = asyncio.run(_streams(port, count))
+            report["streams"].append(result)
+            print(
+                f"[{worker_class}] {count} streams: {result['completed']} done, {result['failed']} failed; "
+                f"first token p50 {result['first_token_p50_s']:.2f} s "
+                f"p99 {result['first_token_p99_s']:.2f} s; total p99 {result['total_p99_s']:.2f} s",
+                flush=True,
+            )
+        report["peak_rss_mb_per_worker"] = worker_peak_rss_mb(gunicorn.pid)
+        print(f"[{worker_class}] peak memory per worker: {report['peak_rss_mb_per_worker']} MB", flush=True)
+        if args.slow:
+            report["slowloris"] = _slowloris(base, port, args.slow, args.slow_seconds)
+            s = report["slowloris"]
+            print(
+                f"[{worker_class}] {args.slow} slow clients for {args.slow_seconds:g} s: "
+                f"/healthz p99 {s['/healthz_p99_ms']:.1f} ms, "
+                f"GET memory p99 {s['/api/v1/memory/1_p99_ms']:.1f} ms, probe failures {s['probe_failures']}",
+                flush=True,
+            )
+        return report
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=60)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--streams", type=int, nargs="+", default=[256, 1000])
+    parser.add_argument("--slow", type=int, default=64, help="slowloris connections (0: skip)")
+    parser.add_argument("--slow-seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", nargs="+", default=["gevent", "gthread"])
+    parser.add_argument("--serve-model", type=int, help=argparse.SUPPRESS)  # internal: the model process
+    args = parser.parse_args()
+    if args.serve_model:
+        asyncio.run(_serve_model(args.serve_model))
+        return 0
+
+    url = create_database(args.pg)
+    model = None
+    try:
+        env = {**os.environ, "DATABASE_URL": url, "AURA_ENV": "development"}
+        flask = str(Path(sys.executable).parent / "flask")
+        subprocess.run(
+            [flask, "--app", "aura", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        model_port, model = start_model()
+        reports = [
+            run_worker_class(worker_class, args, url, model_port) for worker_class in args.worker_class
+        ]
+    finally:
+        if model is not None:
+            model.terminate()
+        drop_database(args.pg, url)
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    report = {
+        "when": datetime.now(UTC).isoformat(),
+        "cpus": os.cpu_count(),
+        "settings": vars(args) | {"pg": "(hidden)"},
+    }
+    (out / f"serving-{datetime.now(UTC):%Y%m%dT%H%M%S}.json").write_text(
+        json.dumps(report | {"results": reports}, indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
