@@ -30,6 +30,12 @@ class Answer:
     usage: dict = field(
         default_factory=lambda: {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
     )
+    # The error body of a non-200 answer, as OpenAI-compatible servers send it.
+    error_body: dict = field(default_factory=lambda: {"error": {"message": "scripted failure"}})
+    # Streaming: after the tokens, an error object inside the 200 stream, then [DONE] (as LiteLLM does).
+    error_in_stream: dict | None = None
+    # Like older servers: a request with stream_options gets 400 naming it.
+    rejects_stream_options: bool = False
 
 
 @dataclass
@@ -59,10 +65,11 @@ class FakeLLM:
                     time.sleep(answer.delay)
                 if self.path != "/v1/chat/completions":
                     return self._json(404, {"error": {"message": "not found"}}, {})
+                if answer.rejects_stream_options and "stream_options" in body:
+                    message = "Unrecognized request argument supplied: stream_options"
+                    return self._json(400, {"error": {"message": message}}, {})
                 if answer.status != 200:
-                    return self._json(
-                        answer.status, {"error": {"message": "scripted failure"}}, answer.headers
-                    )
+                    return self._json(answer.status, answer.error_body, answer.headers)
                 if body.get("stream"):
                     return self._stream(body, answer)
                 return self._json(
@@ -112,8 +119,17 @@ class FakeLLM:
                     if answer.cut_after_first_token:
                         self.close_connection = True
                         return
-                final = {"model": body.get("model"), "choices": [], "usage": answer.usage}
-                self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                if answer.error_in_stream is not None:
+                    self.wfile.write(
+                        f"data: {json.dumps(answer.error_in_stream)}\n\ndata: [DONE]\n\n".encode()
+                    )
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if (body.get("stream_options") or {}).get("include_usage"):  # OpenAI's rule for usage
+                    final = {"model": body.get("model"), "choices": [], "usage": answer.usage}
+                    self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,12 +94,45 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _provider_error(response: httpx.Response) -> LLMError:
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/\s:@]+:[^/\s@]*@")
+_SECRET_LOOKING = re.compile(r"(Bearer\s+|sk-)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+MAX_UPSTREAM_MESSAGE = 300
+
+
+def upstream_message(payload: Any, api_key: str = "") -> str:
+    """The model server's own error text (OpenAI, LiteLLM, vLLM, Ollama shapes), safe to pass on:
+    no API key, bearer token or URL credentials, no control characters, at most 300 characters."""
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or ""
+    text = str(error or "")
+    if api_key:
+        text = text.replace(api_key, "[redacted]")
+    text = _SECRET_LOOKING.sub(lambda m: m.group(1) + "[redacted]", _URL_CREDENTIALS.sub(r"\1", text))
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return text[:MAX_UPSTREAM_MESSAGE]
+
+
+def _response_message(response: httpx.Response, api_key: str) -> str:
+    try:
+        return upstream_message(response.json(), api_key)
+    except ValueError:
+        return upstream_message(response.text, api_key)
+
+
+def _provider_error(response: httpx.Response, api_key: str) -> LLMError:
     if response.status_code == 429:
         return LLMError(
             "The language model is rate-limiting requests; try again shortly.", _retry_after(response)
         )
-    return LLMError(f"The language model answered with HTTP {response.status_code}.")
+    detail = _response_message(response, api_key)
+    message = f"The language model answered with HTTP {response.status_code}"
+    return LLMError(f"{message}: {detail}" if detail else f"{message}.")
+
+
+def _rejects_stream_options(response: httpx.Response) -> bool:
+    """Older OpenAI-compatible servers refuse the stream_options field (400/422 naming it)."""
+    return response.status_code in (400, 422) and "stream_options" in response.text
 
 
 class LLMClient:
@@ -106,6 +140,7 @@ class LLMClient:
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
+        self._stream_usage = True  # until the server says it does not know stream_options
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self._http = httpx.Client(
             headers=headers,
@@ -118,7 +153,10 @@ class LLMClient:
         self._http.close()
 
     def _payload(self, messages: list[dict], stream: bool) -> dict:
-        return {"model": self.settings.model, "messages": messages, "stream": stream}
+        payload = {"model": self.settings.model, "messages": messages, "stream": stream}
+        if stream and self._stream_usage:
+            payload["stream_options"] = {"include_usage": True}  # usage in streamed replies too
+        return payload
 
     def _send(self, messages: list[dict], stream: bool) -> httpx.Response:
         """POST with retries; returns a 200 response (open, when streaming) or raises LLMError."""
@@ -127,12 +165,12 @@ class LLMClient:
                 "No language model is configured. Set AURA_LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1 "
                 'for Ollama) and AURA_LLM_MODEL, or send "dry_run": true to see the prompt.'
             )
-        request = self._http.build_request(
-            "POST", self.settings.completions_url, json=self._payload(messages, stream)
-        )
         attempts = self.settings.max_retries + 1
         for attempt in range(1, attempts + 1):
             error: LLMError
+            request = self._http.build_request(
+                "POST", self.settings.completions_url, json=self._payload(messages, stream)
+            )
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TimeoutException:
@@ -149,9 +187,14 @@ class LLMClient:
             else:
                 if response.status_code == 200:
                     return response
+                response.read()  # an error body is small; it says what went wrong
                 response.close()
-                error = _provider_error(response)
-                log.warning("LLM attempt %d/%d: HTTP %d", attempt, attempts, response.status_code)
+                if stream and self._stream_usage and _rejects_stream_options(response):
+                    log.warning("LLM server does not accept stream_options; streaming without usage")
+                    self._stream_usage = False
+                    return self._send(messages, stream)
+                error = _provider_error(response, self.settings.api_key)
+                log.warning("LLM attempt %d/%d: %s", attempt, attempts, error.message)
                 if response.status_code not in RETRYABLE_STATUS:
                     raise error
             if attempt < attempts:
@@ -190,6 +233,11 @@ class LLMClient:
                     chunk = json.loads(data)
                 except ValueError:
                     raise LLMError("The language model sent a stream AURA could not read.") from None
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    # Gateways such as LiteLLM report a failure inside a 200 stream they already began.
+                    detail = upstream_message(chunk, self.settings.api_key) or "no details"
+                    log.warning("LLM stream error: %s", detail)
+                    raise LLMError(f"The language model failed mid-stream: {detail}")
                 model = chunk.get("model") or model
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or []:

@@ -256,3 +256,53 @@ class TestStreaming:
         )
         assert response.status_code == 502
         assert response.mimetype == "application/json"
+
+
+class TestModelProtocol:
+    """How real OpenAI-compatible servers and gateways (LiteLLM, vLLM, Ollama) actually answer."""
+
+    def test_an_error_inside_a_200_stream_ends_with_an_error_event(self, chat_server, fake_llm):
+        fake_llm.script(
+            Answer(
+                tokens=["Sure"], error_in_stream={"error": {"message": "Rate limit reached", "code": "429"}}
+            )
+        )
+        body = {"user_id": 1, "message": "Hi", "stream": True}
+        with httpx.Client(base_url=chat_server.url, headers=AUTH, timeout=15) as http:
+            response = http.post(CHAT_URL, json=body)
+        events = parse_sse(response.text)
+        assert [name for name, _ in events] == ["token", "error"]
+        assert "Rate limit reached" in events[-1][1]["message"]
+        assert events[-1][1]["status"] == "error"
+
+    def test_streams_ask_for_usage_and_report_it(self, chat_server, fake_llm):
+        body = {"user_id": 1, "message": "Hi", "stream": True}
+        with httpx.Client(base_url=chat_server.url, headers=AUTH, timeout=15) as http:
+            events = parse_sse(http.post(CHAT_URL, json=body).text)
+        assert fake_llm.received[-1].body["stream_options"] == {"include_usage": True}
+        assert events[-1][1]["usage"]["total_tokens"] == 17
+
+    def test_a_server_refusing_stream_options_still_streams_and_is_not_asked_again(
+        self, chat_server, fake_llm
+    ):
+        fake_llm.default = Answer(rejects_stream_options=True)
+        body = {"user_id": 1, "message": "Hi", "stream": True}
+        with httpx.Client(base_url=chat_server.url, headers=AUTH, timeout=15) as http:
+            for _ in range(2):
+                events = parse_sse(http.post(CHAT_URL, json=body).text)
+                assert events[-1][0] == "done" and events[-1][1]["reply"] == "Hello from the fake model."
+        sent = [r.body for r in fake_llm.received]
+        assert ["stream_options" in b for b in sent] == [True, False, False]
+
+    def test_a_4xx_from_the_model_passes_its_message_on_without_secrets(self, chat_client, fake_llm, caplog):
+        leaky = f"Invalid API key {FAKE_API_KEY} for http://admin:hunter2@gateway.internal/v1; model 'gpt-9'"
+        fake_llm.script(Answer(status=401, error_body={"error": {"message": leaky}}))
+        caplog.set_level(logging.WARNING)
+        response = chat_client.post(CHAT_URL, json={"user_id": 1, "message": "Hi"})
+        assert response.status_code == 502
+        message = response.get_json()["message"]
+        assert "HTTP 401" in message and "Invalid API key" in message and "model 'gpt-9'" in message
+        for secret in (FAKE_API_KEY, "hunter2", "admin:"):
+            assert secret not in message
+            assert secret not in caplog.text
+        assert "Invalid API key" in caplog.text
