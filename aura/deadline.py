@@ -59,11 +59,34 @@ def suspend_request_deadline() -> None:
         deadline.close()
 
 
+def interrupted_by_deadline(error: BaseException | None) -> bool:
+    """Whether ``error`` is the deadline or came from it (a driver error raised while cleaning up
+    after the interruption, e.g. psycopg's "connection in transaction status ACTIVE")."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, DatabaseDeadlineExceeded):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 @event.listens_for(Engine, "handle_error")
 def _discard_interrupted_connections(context) -> None:
-    """A connection interrupted mid-conversation cannot be reused: treat it as disconnected."""
-    if isinstance(context.original_exception, DatabaseDeadlineExceeded):
+    """A connection interrupted mid-conversation cannot be reused: treat it as disconnected.
+
+    Not for the pool's pre-ping: a "disconnected" ping makes SQLAlchemy reconnect at once,
+    which against a frozen server waits out the connect timeout. Left as an error, the ping
+    fails fast and the pool discards that connection by itself.
+    """
+    if interrupted_by_deadline(context.original_exception) and not context.is_pre_ping:
         context.is_disconnect = True
+
+
+def abandon_pooled_connections(engine: Engine) -> None:
+    """After a deadline hit, the pool's idle connections most likely lead to the same frozen
+    server: close them, so the next requests connect afresh (bounded by the connect timeout)."""
+    engine.dispose()
 
 
 def probe_deadline(seconds: float) -> AbstractContextManager:

@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
-from aura.deadline import DatabaseDeadlineExceeded
+from aura.deadline import DatabaseDeadlineExceeded, abandon_pooled_connections, interrupted_by_deadline
 from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
@@ -92,9 +92,18 @@ def handle_database_unavailable(error: Exception):
     connection within AURA_DB_POOL_TIMEOUT, and the request deadline (aura.deadline).
     """
     db.session.rollback()
+    if interrupted_by_deadline(error):
+        abandon_pooled_connections(db.engine)
     cause = getattr(error, "orig", None) or error
     current_app.logger.error("database unavailable: %s", cause.__class__.__name__)
     return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
+
+
+def handle_database_error(error: DBAPIError):
+    """Other driver errors are bugs (500), unless the request deadline caused them (503)."""
+    if interrupted_by_deadline(error):
+        return handle_database_unavailable(error)
+    return handle_unexpected(error)
 
 
 def handle_unexpected(error: Exception):
@@ -115,4 +124,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     for database_trouble in (OperationalError, PoolTimeoutError, DatabaseDeadlineExceeded):
         app.register_error_handler(database_trouble, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -6,7 +6,12 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from aura.deadline import DatabaseDeadlineExceeded, probe_deadline
+from aura.deadline import (
+    DatabaseDeadlineExceeded,
+    abandon_pooled_connections,
+    interrupted_by_deadline,
+    probe_deadline,
+)
 from aura.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -32,6 +37,8 @@ def ready():
         with probe_deadline(READY_TIMEOUT_SECONDS), db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, DatabaseDeadlineExceeded) as error:
+        if interrupted_by_deadline(error):
+            abandon_pooled_connections(db.engine)
         current_app.logger.error("readiness: database unavailable (%s)", error.__class__.__name__)
         return {"status": "error", "message": "The database is unavailable.", "errors": {}}, 503
     return {"status": "ok", "database": "ok"}

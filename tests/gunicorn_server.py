@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +25,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Gunicorn(str):
+    """The base URL of a running gunicorn (use it as a string), with its master ``process`` and log."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        """What gunicorn and AURA wrote so far (for assertion messages)."""
+        return self.log_path.read_text(errors="replace")
+
+
 @contextmanager
-def gunicorn(database_url: str, **settings: str) -> Iterator[str]:
+def gunicorn(database_url: str, **settings: str) -> Iterator[Gunicorn]:
     """Serve AURA in production mode on a free port; yields its base URL, stops it afterwards."""
     port = free_port()
     env = {
@@ -38,14 +50,16 @@ def gunicorn(database_url: str, **settings: str) -> Iterator[str]:
         "AURA_BIND": f"127.0.0.1:{port}",
         **settings,
     }
+    log_file = tempfile.NamedTemporaryFile(prefix="aura-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "wsgi:app"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = Gunicorn(f"http://127.0.0.1:{port}")
+    url.process, url.log_path = process, Path(log_file.name)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -54,13 +68,15 @@ def gunicorn(database_url: str, **settings: str) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode()) from None
+                    raise RuntimeError(url.log()) from None
                 time.sleep(0.1)
         yield url
     finally:
         process.terminate()
         try:
             process.wait(timeout=40)
-        finally:
-            process.kill() if process.poll() is None else None
-            process.stderr.close()
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()
+        url.log_path.unlink(missing_ok=True)

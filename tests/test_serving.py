@@ -5,6 +5,8 @@ Each test runs AURA as production does (gunicorn + gunicorn.conf.py) against loo
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -137,7 +139,7 @@ def test_a_frozen_database_gives_503s_in_time_and_service_resumes_when_it_thaws(
 
             assert health.status_code == 200 and health_time < 0.2
             assert ready_response.status_code == 503 and ready_time < 2.0, ready_time
-            assert read_response.status_code == 503, read_response.text
+            assert read_response.status_code == 503, base.log()
             assert read_response.json()["status"] == "error"
             assert read_time < 2 + 1 + 1.5, read_time  # request deadline + a fresh connect attempt + slack
 
@@ -177,3 +179,115 @@ def test_a_save_blocked_by_a_held_lock_is_503_while_other_requests_flow(app, db,
             assert after["content"] == "one"  # nothing half-written
         finally:
             holder.dispose()
+
+
+def test_a_model_that_never_answers_is_504_while_other_chats_flow(app, db, database_url, fake_llm):
+    fake_llm.script(Answer(delay=5.0))  # the first call hangs well past AURA_LLM_TIMEOUT
+    settings = {"AURA_LLM_BASE_URL": fake_llm.url, "AURA_LLM_MODEL": "fake-model", "AURA_LLM_TIMEOUT": "1"}
+    with gunicorn(database_url, **settings) as url:
+
+        def chat() -> tuple[float, httpx.Response]:
+            body = {"user_id": 1, "message": "hi"}
+            return timed(lambda: httpx.post(f"{url}/api/v1/orcha/chat", json=body, headers=AUTH, timeout=30))
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            hanging = pool.submit(chat)
+            time.sleep(0.2)
+            others = [pool.submit(chat) for _ in range(5)]
+            other_results = [other.result() for other in others]
+            hang_time, hang_response = hanging.result()
+    assert hang_response.status_code == 504 and 0.9 < hang_time < 3, hang_time
+    assert [response.status_code for _, response in other_results] == [200] * 5
+    assert max(elapsed for elapsed, _ in other_results) < 1.0
+
+
+def test_a_graceful_shutdown_lets_an_open_stream_finish(app, db, database_url, fake_llm):
+    """SIGTERM: gunicorn stops accepting, and the worker finishes the streams it has (graceful_timeout)."""
+    release = threading.Event()
+    fake_llm.script(Answer(tokens=["first", " last"], hold_after_first_token=release))
+    with gunicorn(database_url, AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="fake-model") as url:
+        body = {"user_id": 1, "message": "Hi", "stream": True}
+        with httpx.stream(
+            "POST", f"{url}/api/v1/orcha/chat", json=body, headers=AUTH, timeout=30
+        ) as response:
+            lines = response.iter_lines()
+            assert next(line for line in lines if line.startswith("data:")) == 'data: {"content": "first"}'
+            url.process.send_signal(signal.SIGTERM)
+            time.sleep(1.5)  # the worker notices within its 1 s loop and stops accepting
+            with pytest.raises(httpx.TransportError):  # no new work is taken on
+                httpx.get(f"{url}/healthz", timeout=2)
+            release.set()
+            rest = list(lines)
+        assert url.process.wait(timeout=30) == 0
+    assert "event: done" in rest, rest
+    assert "error" not in " ".join(rest)
+
+
+def _write_load(url: str, stop: threading.Event, first_user: int) -> list[tuple[int, int, str]]:
+    """Save a new user's memory after another until stopped: (user id, status, content) per attempt."""
+    results = []
+    user_id = first_user
+    with httpx.Client(base_url=url, headers=AUTH, timeout=10) as http:
+        while not stop.is_set():
+            content = f"memory of {user_id}"
+            try:
+                status = http.post(
+                    "/api/v1/memory", json={"user_id": user_id, "content": content}
+                ).status_code
+            except httpx.TransportError:
+                status = 0  # the connection died with the worker: not acknowledged
+            results.append((user_id, status, content))
+            user_id += 1
+    return results
+
+
+@postgresql_only
+def test_killing_a_worker_mid_load_loses_no_acknowledged_write(app, db, database_url):
+    with gunicorn(database_url, WEB_CONCURRENCY="2") as url:
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            loads = [pool.submit(_write_load, url, stop, 100_000 * (i + 1)) for i in range(4)]
+            time.sleep(0.7)
+            workers = subprocess.run(
+                ["/usr/bin/pgrep", "-P", str(url.process.pid)], capture_output=True, text=True
+            )
+            victim = int(workers.stdout.split()[0])
+            os.kill(victim, signal.SIGKILL)
+            time.sleep(1.5)
+            stop.set()
+            attempts = [attempt for load in loads for attempt in load.result()]
+        acknowledged = [(user_id, content) for user_id, status, content in attempts if status == 200]
+        assert len(acknowledged) > 20
+        assert {status for _, status, _ in attempts} <= {0, 200, 503}
+        with httpx.Client(base_url=url, headers=AUTH) as http:
+            for user_id, content in acknowledged:
+                assert http.get(f"/api/v1/memory/{user_id}").json()["memory"]["content"] == content
+            assert (
+                http.post("/api/v1/memory", json={"user_id": 1, "content": "still serving"}).status_code
+                == 200
+            )
+
+
+@postgresql_only
+def test_terminated_database_connections_give_503s_never_500s_and_service_recovers(app, db, database_url):
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    terminate = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aura'")
+    try:
+        with gunicorn(database_url) as url:
+            stop = threading.Event()
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                loads = [pool.submit(_write_load, url, stop, 200_000 * (i + 1)) for i in range(3)]
+                for _ in range(8):
+                    time.sleep(0.15)
+                    with admin.connect() as conn:
+                        conn.execute(terminate)
+                stop.set()
+                attempts = [attempt for load in loads for attempt in load.result()]
+            statuses = {status for _, status, _ in attempts}
+            assert statuses <= {200, 503}, statuses
+            started = time.perf_counter()
+            with httpx.Client(base_url=url, headers=AUTH) as http:
+                codes = [http.get(f"/api/v1/memory/{i}").status_code for i in range(1, 21)]
+            assert codes == [200] * 20 and time.perf_counter() - started < 5
+    finally:
+        admin.dispose()
