@@ -72,7 +72,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (gthread only)")
+    parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class for AURA")
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the median is reported")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -91,6 +92,7 @@ def main() -> int:
             "AURA_LOG_LEVEL": "WARNING",
             "WEB_CONCURRENCY": str(args.workers),
             "AURA_THREADS": str(args.threads),
+            "AURA_WORKER_CLASS": args.worker_class,
         }
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         subprocess.run(
