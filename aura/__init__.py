@@ -8,7 +8,7 @@ from flask import Flask
 
 from aura.api_common import document_runtime_limits, init_api_docs
 from aura.auth import init_auth
-from aura.chat.service import init_llm
+from aura.chat.service import check_llm_url, init_llm
 from aura.config import PROJECT_ROOT, config_for
 from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory
@@ -34,8 +34,12 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     app.config.from_object(config_for(mode))
     app.config.update(overrides or {})
     app.json.sort_keys = False  # keep "status" first, as documented
+    # Every setting is checked before the shared extension objects (the OpenAPI registry, the
+    # limiter) are touched, so a refused configuration leaves other apps in the process intact.
     init_auth(app)
     init_cors(app)
+    init_rate_limits(app)
+    check_llm_url(app.config["AURA_LLM_BASE_URL"])
     check_config(app)
     configure_logging(app)
     register_extensions(app)
@@ -66,7 +70,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", rate_limited)
     limiter.init_app(app)
-    init_rate_limits(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -15,6 +16,23 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 TOKEN = "bench-service-token-" + "x" * 32
+
+
+def production_env(database_url: str, workers: int, **settings: str) -> dict[str, str]:
+    """AURA's environment as production runs it, with limits raised so they never trigger."""
+    return {
+        **os.environ,
+        "AURA_ENV": "production",
+        "SECRET_KEY": "bench-" + "s" * 40,
+        "DATABASE_URL": database_url,
+        "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
+        "AURA_RATE_LIMIT_WRITE": "1000000/minute",
+        "AURA_RATE_LIMIT_CHAT": "1000000/minute",
+        "AURA_RATE_LIMIT_SERVICE": "100000000/minute",
+        "AURA_LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": str(workers),
+        **settings,
+    }
 
 
 def free_port() -> int:

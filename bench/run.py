@@ -26,7 +26,16 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH, ROOT, TOKEN, create_database, drop_database, free_port, start  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    ROOT,
+    TOKEN,
+    create_database,
+    drop_database,
+    free_port,
+    production_env,
+    start,
+)
 
 USERS = 1000
 
@@ -82,18 +91,9 @@ def main() -> int:
     url = create_database(args.pg)
     processes: list[subprocess.Popen] = []
     try:
-        env = {
-            **os.environ,
-            "AURA_ENV": "production",
-            "SECRET_KEY": "bench-" + "s" * 40,
-            "DATABASE_URL": url,
-            "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
-            "AURA_RATE_LIMIT_WRITE": "1000000/minute",
-            "AURA_LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": str(args.workers),
-            "AURA_THREADS": str(args.threads),
-            "AURA_WORKER_CLASS": args.worker_class,
-        }
+        env = production_env(
+            url, args.workers, AURA_THREADS=str(args.threads), AURA_WORKER_CLASS=args.worker_class
+        )
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         subprocess.run(
             [str(Path(sys.executable).parent / "flask"), "--app", "aura", "db", "upgrade"],

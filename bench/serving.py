@@ -33,7 +33,16 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH, ROOT, TOKEN, create_database, drop_database, free_port, start  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    ROOT,
+    TOKEN,
+    create_database,
+    drop_database,
+    free_port,
+    production_env,
+    start,
+)
 
 CHUNKS, CHUNK_GAP = 5, 0.3
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -204,21 +213,14 @@ def worker_peak_rss_mb(master_pid: int) -> list[float]:
 
 def run_worker_class(worker_class: str, args, url: str, model_port: int) -> dict:
     port = free_port()
-    env = {
-        **os.environ,
-        "AURA_ENV": "production",
-        "SECRET_KEY": "bench-" + "s" * 40,
-        "DATABASE_URL": url,
-        "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
-        "AURA_RATE_LIMIT_WRITE": "1000000/minute",
-        "AURA_RATE_LIMIT_CHAT": "1000000/minute",
-        "AURA_LOG_LEVEL": "WARNING",
-        "AURA_LLM_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
-        "AURA_LLM_MODEL": "bench",
-        "WEB_CONCURRENCY": str(args.workers),
-        "AURA_WORKER_CLASS": worker_class,
-        "AURA_BIND": f"127.0.0.1:{port}",
-    }
+    env = production_env(
+        url,
+        args.workers,
+        AURA_LLM_BASE_URL=f"http://127.0.0.1:{model_port}/v1",
+        AURA_LLM_MODEL="bench",
+        AURA_WORKER_CLASS=worker_class,
+        AURA_BIND=f"127.0.0.1:{port}",
+    )
     gunicorn = start([str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"], env, port, "/healthz")
     base = f"http://127.0.0.1:{port}"
     try:

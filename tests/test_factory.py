@@ -114,3 +114,15 @@ def test_readiness_fails_when_the_database_is_down():
 def test_a_revision_limit_below_one_refuses_to_start():
     with pytest.raises(RuntimeError, match="AURA_MAX_REVISIONS"):
         create_app("testing", {"AURA_MAX_REVISIONS": 0})
+
+
+def test_a_refused_configuration_leaves_the_running_app_intact(client):
+    """Settings are checked before shared extension objects are touched (the OpenAPI registry)."""
+    for bad in (
+        {"AURA_LLM_BASE_URL": "not a url"},
+        {"AURA_RATE_LIMIT_WRITE": "lots"},
+        {"AURA_CORS_ORIGINS": "x"},
+    ):
+        with pytest.raises(RuntimeError):
+            create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", **bad})
+    assert "/api/v1/memory" in client.get("/api/v1/openapi.json").get_json()["paths"]

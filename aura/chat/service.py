@@ -40,7 +40,6 @@ def check_llm_url(base_url: str) -> None:
 def init_llm(app: Flask) -> None:
     """One pooled client per app, built from config."""
     cfg = app.config
-    check_llm_url(cfg["AURA_LLM_BASE_URL"])
     settings = LLMSettings(
         base_url=cfg["AURA_LLM_BASE_URL"],
         model=cfg["AURA_LLM_MODEL"],
