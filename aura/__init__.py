@@ -11,7 +11,7 @@ from aura.auth import init_auth
 from aura.chat.service import check_llm_url, init_llm
 from aura.config import PROJECT_ROOT, config_for
 from aura.cors import init_cors
-from aura.database import engine_options, ensure_sqlite_directory
+from aura.database import engine_options, ensure_sqlite_directory, ping_idle_connections
 from aura.deadline import init_request_deadline
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
@@ -61,6 +61,8 @@ def register_extensions(app: Flask) -> None:
     }
     ensure_sqlite_directory(uri)
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
     api.init_app(app)

@@ -1,14 +1,20 @@
-"""Engine tuning per database: pre-ping for PostgreSQL, WAL + busy timeout for SQLite."""
+"""Engine tuning per database: bounded waits and idle pings for PostgreSQL, WAL + busy timeout for SQLite."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
+
+# A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted or
+# failed-over server leaves dead connections behind). One in steady use is not: under load
+# the ping was a second round trip on every GET and every chat turn.
+IDLE_PING_SECONDS = 2.0
 
 
 def engine_options(database_uri: str, config: dict) -> dict:
@@ -24,7 +30,8 @@ def engine_options(database_uri: str, config: dict) -> dict:
         return {"connect_args": {"timeout": 30}}
     statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
     return {
-        "pool_pre_ping": True,
+        # Checked on checkout only after sitting idle (see _ping_idle_connections), not every time.
+        "pool_pre_ping": False,
         "pool_size": int(config["AURA_DB_POOL_SIZE"]),
         "max_overflow": int(config["AURA_DB_POOL_OVERFLOW"]),
         "pool_timeout": float(config["AURA_DB_POOL_TIMEOUT"]),
@@ -70,3 +77,30 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
         else:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         yield conn
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Pessimistic disconnect handling (SQLAlchemy's recipe), only for connections that sat idle.
+
+    A failed ping raises DisconnectionError, on which the pool discards this connection (and
+    every older one) and checks out a fresh one: a restarted database costs no request a 503.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _note_last_use(dbapi_connection, record) -> None:
+        record.info["aura_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.get("aura_checked_in")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError(str(error)) from error
+            raise

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import scoped_session
 
 from aura.extensions import db
@@ -200,11 +201,18 @@ def restore_revision(
 def _read_memory(statement, user_id: int) -> Memory | None:
     """One SELECT on its own autocommit connection, outside the request's session.
 
-    No BEGIN before the query and no ROLLBACK after it, so the read costs one round trip
-    (plus the pool's pre-ping) instead of three or four.
+    No BEGIN before the query and no ROLLBACK after it, and no ping before it: one round
+    trip. A pooled connection the server dropped meanwhile (a restart, a failover) fails it;
+    SQLAlchemy then discards the pool's old connections, and a read is safe to run again.
     """
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return memory_from_row(user_id, conn.execute(statement, {"user_id": user_id}).one_or_none())
+    for attempt in (1, 2):
+        try:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return memory_from_row(user_id, conn.execute(statement, {"user_id": user_id}).one_or_none())
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 def get_memory(user_id: int) -> Memory | None:
