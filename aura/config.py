@@ -63,6 +63,8 @@ class BaseConfig:
     # opened and closed per burst, which showed as p99 spikes with a pool of 10.
     AURA_DB_POOL_SIZE = _int("AURA_DB_POOL_SIZE", 15)
     AURA_DB_POOL_OVERFLOW = _int("AURA_DB_POOL_OVERFLOW", 5)
+    # How AURA's connections show in pg_stat_activity (e.g. aura-web-1 per instance).
+    AURA_DB_APPLICATION_NAME = _str("AURA_DB_APPLICATION_NAME", "aura")
     # Client-side bound on a request's database work (gevent workers): a frozen server that
     # accepts bytes but never answers cannot enforce statement_timeout itself.
     AURA_DB_REQUEST_TIMEOUT = _float("AURA_DB_REQUEST_TIMEOUT", 6.0)

@@ -39,7 +39,7 @@ def engine_options(database_uri: str, config: dict) -> dict:
         "connect_args": {
             "connect_timeout": max(1, int(config["AURA_DB_CONNECT_TIMEOUT"])),
             "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
-            "application_name": "aura",
+            "application_name": config["AURA_DB_APPLICATION_NAME"],
         },
     }
 

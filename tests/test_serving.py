@@ -23,6 +23,7 @@ from tests import databases
 from tests.conftest import AUTH
 from tests.fake_llm import Answer
 from tests.gunicorn_server import gunicorn
+from tests.test_database import drop_connections
 
 postgresql_only = pytest.mark.skipif(
     databases.test_backend_url() is None, reason="PostgreSQL behaviour (CI's PG leg)"
@@ -270,24 +271,18 @@ def test_killing_a_worker_mid_load_loses_no_acknowledged_write(app, db, database
 
 @postgresql_only
 def test_terminated_database_connections_give_503s_never_500s_and_service_recovers(app, db, database_url):
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    terminate = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aura'")
-    try:
-        with gunicorn(database_url) as url:
-            stop = threading.Event()
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                loads = [pool.submit(_write_load, url, stop, 200_000 * (i + 1)) for i in range(3)]
-                for _ in range(8):
-                    time.sleep(0.15)
-                    with admin.connect() as conn:
-                        conn.execute(terminate)
-                stop.set()
-                attempts = [attempt for load in loads for attempt in load.result()]
-            statuses = {status for _, status, _ in attempts}
-            assert statuses <= {200, 503}, statuses
-            started = time.perf_counter()
-            with httpx.Client(base_url=url, headers=AUTH) as http:
-                codes = [http.get(f"/api/v1/memory/{i}").status_code for i in range(1, 21)]
-            assert codes == [200] * 20 and time.perf_counter() - started < 5
-    finally:
-        admin.dispose()
+    with gunicorn(database_url, AURA_DB_APPLICATION_NAME="aura-under-test") as url:
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            loads = [pool.submit(_write_load, url, stop, 200_000 * (i + 1)) for i in range(3)]
+            for _ in range(8):
+                time.sleep(0.15)
+                drop_connections(database_url, "aura-under-test")
+            stop.set()
+            attempts = [attempt for load in loads for attempt in load.result()]
+        statuses = {status for _, status, _ in attempts}
+        assert statuses <= {200, 503}, statuses
+        started = time.perf_counter()
+        with httpx.Client(base_url=url, headers=AUTH) as http:
+            codes = [http.get(f"/api/v1/memory/{i}").status_code for i in range(1, 21)]
+        assert codes == [200] * 20 and time.perf_counter() - started < 5
