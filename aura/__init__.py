@@ -9,18 +9,17 @@ from flask import Flask
 from aura.api_common import document_runtime_limits, init_api_docs
 from aura.auth import init_auth
 from aura.chat.service import check_llm_url, init_llm
-from aura.config import PROJECT_ROOT, config_for
+from aura.config import MIGRATIONS_DIR, PROJECT_ROOT, config_for
 from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory, ping_idle_connections
 from aura.deadline import init_request_deadline
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
+from aura.proxy import init_proxy
 from aura.rate_limits import init_rate_limits
 from aura.request_log import configure_logging
 from aura.schemas import ErrorSchema
 from aura.security import check_config, register_security_headers
-
-MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
 
 
 def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -42,6 +41,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     check_llm_url(app.config["AURA_LLM_BASE_URL"])
     check_config(app)
     configure_logging(app)
+    init_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -101,5 +101,9 @@ def apply_migrations(app: Flask) -> None:
     """Bring the database to the latest migration (quickstart convenience, off in production)."""
     from flask_migrate import upgrade
 
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
+    app.config["AURA_QUIET_MIGRATIONS"] = True
+    try:
+        with app.app_context():
+            upgrade(directory=MIGRATIONS_DIR)
+    finally:
+        app.config["AURA_QUIET_MIGRATIONS"] = False

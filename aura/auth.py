@@ -161,6 +161,7 @@ def authorize_user(user_id: int) -> Principal:
     principal = current_principal()
     if not principal.may_act_for(user_id):
         raise Forbidden("This token may only access its own user's data.")
+    g.acting_for = user_id  # for the request log: whose data this request touched
     return principal
 
 

@@ -10,6 +10,7 @@ from aura.api_docs import ASSETS_URL as DOCS_ASSETS_URL
 from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value production refuses
 
 
@@ -77,7 +78,9 @@ class BaseConfig:
     AURA_MAX_REVISIONS = _int("AURA_MAX_REVISIONS", 50)
     # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
+    AURA_MIGRATIONS_DIR = MIGRATIONS_DIR
     AURA_LOG_LEVEL = os.environ.get("AURA_LOG_LEVEL", "INFO")
+    AURA_LOG_FORMAT = _str("AURA_LOG_FORMAT", "text")  # or json: one object per line (aura.log_format)
 
     # Chat: an OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, llama.cpp).
     AURA_LLM_BASE_URL = os.environ.get("AURA_LLM_BASE_URL", "")
@@ -107,6 +110,10 @@ class BaseConfig:
     )  # between unknown-kid refetches
     AURA_JWT_MAX_LIFETIME_MINUTES = _int("AURA_JWT_MAX_LIFETIME_MINUTES", 1440)  # exp - iat at most
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
+    # Reverse proxy (aura.proxy): proxies in front whose X-Forwarded-* headers are trusted, and the
+    # Host names AURA answers to (comma-separated; empty: any).
+    AURA_TRUSTED_PROXIES = _int("AURA_TRUSTED_PROXIES", 0)
+    AURA_ALLOWED_HOSTS = os.environ.get("AURA_ALLOWED_HOSTS", "")
     # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.cors).
     AURA_CORS_ORIGINS = os.environ.get("AURA_CORS_ORIGINS", "")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from aura.deadline import (
     DatabaseDeadlineExceeded,
@@ -24,21 +28,45 @@ def live():
 
 
 READY_TIMEOUT_SECONDS = 1.5
+_SCHEMA_VERSION = text("SELECT version_num FROM alembic_version")
+
+
+@functools.cache
+def migrations_head(migrations_dir: str) -> str:
+    """The newest migration this code ships (read once: the files do not change while running)."""
+    config = Config()
+    config.set_main_option("script_location", migrations_dir)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def _not_ready(message: str):
+    current_app.logger.error("readiness: %s", message)
+    return {"status": "error", "message": message, "errors": {}}, 503
 
 
 @bp.get("/readyz")
 def ready():
-    """Ready for traffic: the database answers, quickly. 503 otherwise, so the balancer routes around us.
+    """Ready for traffic: the database answers, quickly, with the schema this code expects.
 
-    Bounded well below a balancer's probe timeout: under gevent by a timeout of its own (a frozen
-    database would otherwise hold the probe), elsewhere by the connect and statement timeouts.
+    503 otherwise, with the reason, so the balancer routes around this instance (e.g. new code
+    deployed before `flask db upgrade` ran). Bounded well below a balancer's probe timeout:
+    under gevent by a timeout of its own, elsewhere by the connect and statement timeouts.
     """
     try:
         with probe_deadline(READY_TIMEOUT_SECONDS), db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            schema = conn.execute(_SCHEMA_VERSION).scalar_one_or_none()
+    except DBAPIError as error:
+        if "alembic_version" in str(error.orig):  # no such table: nothing was ever migrated
+            return _not_ready("The database has no schema yet: run `flask db upgrade`.")
+        return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
     except (SQLAlchemyError, DatabaseDeadlineExceeded) as error:
         if interrupted_by_deadline(error):
             abandon_pooled_connections(db.engine)
-        current_app.logger.error("readiness: database unavailable (%s)", error.__class__.__name__)
-        return {"status": "error", "message": "The database is unavailable.", "errors": {}}, 503
-    return {"status": "ok", "database": "ok"}
+        return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
+    expected = migrations_head(current_app.config["AURA_MIGRATIONS_DIR"])
+    if schema != expected:
+        return _not_ready(
+            f"The database schema is at revision {schema}, this code needs {expected}: "
+            "run `flask db upgrade`."
+        )
+    return {"status": "ok", "database": "ok", "schema": schema}

@@ -9,8 +9,12 @@ from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
 config = context.config
-# Keep the app's own loggers alive when migrations run inside it (tests, auto-migrate).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if current_app.config.get("AURA_QUIET_MIGRATIONS"):
+    # Start-up's auto-migrate (development): every `flask staff ...` would print Alembic's INFO lines.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+else:
+    # `flask db ...`: say what runs. Keep the app's own loggers alive (tests, auto-migrate).
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

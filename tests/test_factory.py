@@ -101,7 +101,8 @@ def test_a_plain_caller_request_id_is_reused_and_anything_else_replaced(client, 
 
 def test_health_probes_need_no_token(anonymous):
     assert anonymous.get("/healthz").get_json() == {"status": "ok"}
-    assert anonymous.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+    ready = anonymous.get("/readyz").get_json()
+    assert ready["status"] == "ok" and ready["database"] == "ok" and ready["schema"]
 
 
 def test_readiness_fails_when_the_database_is_down():
@@ -126,3 +127,31 @@ def test_a_refused_configuration_leaves_the_running_app_intact(client):
         with pytest.raises(RuntimeError):
             create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", **bad})
     assert "/api/v1/memory" in client.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_readiness_fails_with_the_reason_when_the_schema_is_behind_the_code(tmp_path):
+    from flask_migrate import upgrade
+
+    from aura import MIGRATIONS_DIR
+    from aura.extensions import db
+    from tests.databases import fresh_database
+
+    with fresh_database(tmp_path) as url:
+        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+        client = app.test_client()
+        empty = client.get("/readyz")
+        assert empty.status_code == 503 and "no schema yet" in empty.get_json()["message"]
+        with app.app_context():
+            upgrade(directory=MIGRATIONS_DIR, revision="f5d161375538")
+        behind = client.get("/readyz")
+        assert behind.status_code == 503
+        assert (
+            "f5d161375538" in behind.get_json()["message"]
+            and "flask db upgrade" in behind.get_json()["message"]
+        )
+        with app.app_context():
+            upgrade(directory=MIGRATIONS_DIR)
+        assert client.get("/readyz").status_code == 200
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["aura_llm"].close()

@@ -1,0 +1,27 @@
+"""What a production install pulls in: the runtime, no test tools, browser drivers or fuzzers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_ONLY = {"pytest", "pytest-timeout", "schemathesis", "playwright", "ruff", "psycopg-pool"}
+
+
+def requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-r"):
+            names.add(line.split("==")[0].split("[")[0].lower())
+    return names
+
+
+def test_production_requirements_hold_no_test_or_browser_tools():
+    assert requirement_names(ROOT / "requirements.txt").isdisjoint(DEV_ONLY)
+
+
+def test_development_requirements_add_the_tools_on_top_of_production():
+    dev = ROOT / "requirements-dev.txt"
+    assert "-r requirements.txt" in dev.read_text().splitlines()
+    assert requirement_names(dev) >= DEV_ONLY

@@ -1,0 +1,60 @@
+"""Behind a reverse proxy: real client addresses only when the proxy is trusted; no foreign hosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura import create_app
+from tests.conftest import AUTH
+
+BAD = {"Authorization": "Bearer wrong-token"}
+
+
+def failed_auth_from(client, address: str, **headers) -> int:
+    return client.get(
+        "/api/v1/memory/1", headers={**BAD, **headers}, environ_base={"REMOTE_ADDR": address}
+    ).status_code
+
+
+def test_behind_a_trusted_proxy_limits_count_each_real_client(make_app, db):
+    client = make_app(AURA_TRUSTED_PROXIES=1, AURA_RATE_LIMIT_AUTH_FAILURES="2/minute").test_client()
+    proxy = "10.0.0.1"
+    attacker = [failed_auth_from(client, proxy, **{"X-Forwarded-For": "203.0.113.7"}) for _ in range(3)]
+    assert attacker == [401, 401, 429]
+    # Everyone else behind the same proxy is not locked out with the attacker.
+    ok = client.get(
+        "/api/v1/memory/1",
+        headers={**AUTH, "X-Forwarded-For": "198.51.100.2"},
+        environ_base={"REMOTE_ADDR": proxy},
+    )
+    assert ok.status_code == 200
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(make_app, db):
+    client = make_app(AURA_RATE_LIMIT_AUTH_FAILURES="2/minute").test_client()
+    codes = [failed_auth_from(client, "192.0.2.5", **{"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(3)]
+    assert codes == [401, 401, 429]  # spoofing a new address per request does not reset the count
+
+
+def test_scheme_and_host_come_from_the_proxy_when_trusted(make_app, db):
+    client = make_app(AURA_TRUSTED_PROXIES=1).test_client()
+    response = client.get(
+        "/api/v1/memory//43",
+        headers={**AUTH, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "aura.example"},
+    )
+    assert response.status_code == 308
+    assert response.headers["Location"].startswith("https://aura.example/")
+
+
+def test_a_foreign_host_header_is_refused_not_redirected_to(make_app, db):
+    client = make_app(AURA_ALLOWED_HOSTS="aura.example, localhost").test_client()
+    response = client.get("/api/v1/memory//43", headers={**AUTH, "Host": "evil.example"})
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "error"
+    assert "evil.example" not in response.headers.get("Location", "")
+    assert client.get("/api/v1/memory/43", headers={**AUTH, "Host": "aura.example"}).status_code == 200
+
+
+def test_a_negative_proxy_count_refuses_to_start():
+    with pytest.raises(RuntimeError, match="AURA_TRUSTED_PROXIES"):
+        create_app("testing", {"AURA_TRUSTED_PROXIES": -1, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
