@@ -14,6 +14,9 @@ Set AURA_WORKER_CLASS=gthread to fall back to threads (AURA_THREADS per worker).
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("AURA_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -26,3 +29,25 @@ graceful_timeout = int(os.environ.get("AURA_GRACEFUL_TIMEOUT", "30"))  # in-flig
 keepalive = 5
 accesslog = None  # the app logs one line per request itself
 errorlog = "-"
+
+# /metrics across workers (prometheus-client multiprocess mode): each worker writes its samples
+# to files here; a fresh directory per start so counters of earlier runs never leak in.
+_metrics_dir = Path(
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR") or Path(tempfile.gettempdir()) / f"aura-metrics-{os.getpid()}"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+
+
+def on_starting(server) -> None:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _metrics_dir.mkdir(parents=True)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ from aura.database import engine_options, ensure_sqlite_directory, ping_idle_con
 from aura.deadline import init_request_deadline
 from aura.errors import rate_limited, register_error_handlers
 from aura.extensions import api, csrf, db, limiter, login_manager, migrate
+from aura.metrics import count_pool_use, init_metrics
 from aura.proxy import init_proxy
 from aura.rate_limits import init_rate_limits
 from aura.request_log import configure_logging
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         ping_idle_connections(db.engine)
+        count_pool_use(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's
     api.init_app(app)
@@ -86,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
+    init_metrics(app)
     app.register_blueprint(api_docs_bp)
     document_runtime_limits(api, app)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
@@ -14,6 +15,7 @@ from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
 from aura.deadline import suspend_request_deadline
 from aura.errors import error_response
+from aura.metrics import CHAT_CALLS, MODEL_LATENCY
 
 # The same 200 is JSON, or Server-Sent Events when the request asks to stream.
 STREAM_OR_JSON_REPLY = {
@@ -33,6 +35,9 @@ STREAM_OR_JSON_REPLY = {
         },
     },
 }
+
+# aura_chat_calls_total{outcome}: ok, streamed (then stream_error if it broke), dry_run, or the failure.
+OUTCOMES = {502: "model_error", 503: "not_configured", 504: "timeout"}
 
 blp = api_blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
 
@@ -66,6 +71,7 @@ def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[s
             parts.append(event.content)
             yield _sse("token", {"content": event.content})
     except LLMError as error:
+        CHAT_CALLS.labels("stream_error").inc()
         current_app.logger.warning("chat stream failed: %s", error.message)
         yield _sse("error", {"status": "error", "message": error.message, "errors": {}})
 
@@ -88,6 +94,7 @@ def chat(body: dict):
     authorize_chat(body["user_id"])
     prepared = prepare_chat(body["user_id"], body["message"], body["history"], body["use_memory"])
     if body["dry_run"]:
+        CHAT_CALLS.labels("dry_run").inc()
         return {
             "status": "ok",
             "dry_run": True,
@@ -96,14 +103,18 @@ def chat(body: dict):
         }
     suspend_request_deadline()  # the database work is done; the model call has its own timeouts
     client = llm_client()
+    started = time.perf_counter()
     try:
         if body["stream"]:
             events = client.open_stream(prepared.messages)
         else:
             completion = client.complete(prepared.messages)
     except LLMError as error:
+        CHAT_CALLS.labels(OUTCOMES.get(error.status, "model_error")).inc()
         current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
         return _llm_error(error)
+    MODEL_LATENCY.observe(time.perf_counter() - started)
+    CHAT_CALLS.labels("streamed" if body["stream"] else "ok").inc()
     if body["stream"]:
         return Response(
             stream_with_context(_stream(prepared, events)),

@@ -21,6 +21,7 @@ from sqlalchemy.orm import scoped_session
 
 from aura.extensions import db
 from aura.memory import statements
+from aura.metrics import MEMORY_SAVES
 from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
 
 
@@ -170,11 +171,13 @@ def save_memory(
             row = statements.save_in_one_statement(conn, write)
         if row is None:
             raise MemoryDisabled(user_id)
+        MEMORY_SAVES.labels(str(source)).inc()
         return _memory(user_id, content, row)
     with transaction() as session:
         version = _lock_for_write(user_id, expected_version)
         row = statements.write_memory(session, write, version)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
+    MEMORY_SAVES.labels(str(source)).inc()
     return _memory(user_id, content, row)
 
 
@@ -195,6 +198,7 @@ def restore_revision(
             session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version
         )
         audit(user_id, "restore", actor, f"revision #{revision_id}")
+    MEMORY_SAVES.labels(str(RevisionSource.RESTORE)).inc()
     return _memory(user_id, content, row)
 
 

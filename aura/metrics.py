@@ -1,0 +1,89 @@
+"""Prometheus metrics at /metrics: requests, saves, chat and the database pool, across all workers.
+
+gunicorn runs several worker processes; prometheus-client's multiprocess mode lets each write
+its samples to files in PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it up), and one scrape
+of any worker adds them all up. Without that variable (flask run, tests) the process's own
+registry is served. Labels are route templates and outcomes, never ids or text.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+REQUESTS = Counter("aura_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
+LATENCY = Histogram(
+    "aura_http_request_duration_seconds",
+    "Time to answer an HTTP request (until the first byte of a stream)",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MEMORY_SAVES = Counter("aura_memory_saves_total", "Memories written", ["source"])
+CHAT_CALLS = Counter("aura_chat_calls_total", "Chat turns by outcome", ["outcome"])
+MODEL_LATENCY = Histogram(
+    "aura_chat_model_seconds",
+    "Time until the model's answer began (the whole reply, or a stream's headers)",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+POOL_IN_USE = Gauge(
+    "aura_db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+def _registry() -> CollectorRegistry:
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+@bp.get("/metrics")
+def scrape():
+    """Open unless AURA_METRICS_TOKEN is set; then it needs that bearer token."""
+    token = current_app.config["AURA_METRICS_TOKEN"]
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return Response("metrics need the AURA_METRICS_TOKEN bearer token\n", 401, mimetype="text/plain")
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def count_pool_use(engine: Engine) -> None:
+    """Track checked-out connections: a pool near its limit is where 503s come from."""
+    event.listen(engine.pool, "checkout", lambda *_: POOL_IN_USE.inc())
+    event.listen(engine.pool, "checkin", lambda *_: POOL_IN_USE.dec())
+
+
+def init_metrics(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        started = g.pop("metrics_started", None)
+        if started is not None and request.endpoint != "metrics.scrape":
+            endpoint = request.url_rule.rule if request.url_rule else "(unmatched)"
+            REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+            LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+        return response
