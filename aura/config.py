@@ -138,7 +138,11 @@ class BaseConfig:
     SESSION_COOKIE_SECURE = _bool("AURA_SECURE_COOKIES", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = _int("AURA_SESSION_HOURS", 8) * 3600
+    # Staff sessions end AURA_SESSION_HOURS after login whatever happens, and after
+    # AURA_SESSION_IDLE_MINUTES without a request (aura.admin.sessions).
+    AURA_SESSION_HOURS = _int("AURA_SESSION_HOURS", 8)
+    AURA_SESSION_IDLE_MINUTES = _int("AURA_SESSION_IDLE_MINUTES", 30)
+    PERMANENT_SESSION_LIFETIME = AURA_SESSION_HOURS * 3600
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
 
     # flask-smorest / OpenAPI

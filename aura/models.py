@@ -102,10 +102,17 @@ class StaffUser(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every session's identity: bumping it (logout, new password, deactivation) ends
+    # all of this account's sessions at once, including copies of the cookie.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        """What the session stores (Flask-Login): the account and its session version."""
+        return f"{self.id}:{self.session_version}"
 
 
 class AuditEvent(db.Model):

@@ -256,7 +256,7 @@ class UserListArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    q = fields.String(load_default="", validate=[validate.Length(max=200), validate_storable_text])
     sort = fields.String(
         load_default="updated_desc", validate=validate.OneOf(["updated_desc", "updated_asc", "user_id"])
     )

@@ -59,8 +59,9 @@ def register_security_headers(app: Flask) -> None:
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith("/api/"):
-            # Memories are personal data: no shared cache may keep them (the docs' files may).
+        if request.path.startswith(("/api/", "/admin")):
+            # Memories are personal data: no cache, shared or the browser's, keeps them
+            # (the docs' files set their own caching).
             headers.setdefault("Cache-Control", "no-store")
         if not request.path.startswith("/api/") or response.mimetype == "text/html":
             # Pages, including the API docs page: only this server's own scripts, never framed.

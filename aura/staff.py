@@ -56,6 +56,7 @@ def set_password(email: str, password: str) -> None:
         raise StaffError(f"No staff account for {normalize_email(email)}.")
     _check_password(password)
     staff.password_hash = generate_password_hash(password)
+    staff.session_version += 1  # whoever had the old password is signed out everywhere
     db.session.commit()
 
 
@@ -64,6 +65,7 @@ def set_active(email: str, active: bool) -> None:
     if staff is None:
         raise StaffError(f"No staff account for {normalize_email(email)}.")
     staff.active = active
+    staff.session_version += 1
     db.session.commit()
 
 
@@ -84,9 +86,20 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     return staff
 
 
+def end_all_sessions(staff: StaffUser) -> None:
+    """Sign the account out everywhere: every session cookie issued so far stops working."""
+    staff.session_version += 1
+    db.session.commit()
+
+
 @login_manager.user_loader
-def load_staff(staff_id: str) -> StaffUser | None:
+def load_staff(session_id: str) -> StaffUser | None:
+    """The account of a session, if the session is still current (its version matches)."""
+    staff_id, _, version = session_id.partition(":")
     try:
-        return db.session.get(StaffUser, int(staff_id))
+        staff = db.session.get(StaffUser, int(staff_id))
     except ValueError:
         return None
+    if staff is None or str(staff.session_version) != version:
+        return None
+    return staff

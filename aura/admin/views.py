@@ -13,14 +13,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from marshmallow import ValidationError
 
 from aura.admin.forms import DeleteForm, LoginForm, MemoryForm, MemorySwitchForm, RestoreForm
 from aura.admin.queries import SORTS, search_users
+from aura.admin.sessions import drop_session, end_session, session_problem, start_session
 from aura.chat.prompt import build_messages
 from aura.extensions import limiter, login_manager
 from aura.memory import service
@@ -38,7 +38,12 @@ NEXT_MESSAGE_PLACEHOLDER = "(the user's next message)"
 
 @bp.before_request
 def require_login():
-    """Every admin page needs a logged-in staff member, except the login page itself."""
+    """Every admin page needs a current staff session, except the login page itself."""
+    if current_user.is_authenticated:
+        problem = session_problem()
+        if problem is not None:
+            drop_session()
+            flash(problem, "info")
     if request.endpoint != "admin.login" and not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
@@ -57,7 +62,13 @@ def _checked_user_id(user_id: int) -> int:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site admin paths: never an open redirect to another host."""
-    if target and target.startswith("/admin") and not urlsplit(target).netloc and "\\" not in target:
+    if (
+        target
+        and target.startswith("/admin")
+        and not urlsplit(target).netloc
+        and "\\" not in target
+        and target.isprintable()  # CR/LF would split the Location header
+    ):
         return target
     return url_for("admin.users")
 
@@ -76,8 +87,7 @@ def login():
     if form.validate_on_submit():
         staff = authenticate(form.email.data, form.password.data)
         if staff is not None:
-            session.permanent = True  # expires after AURA_SESSION_HOURS, not "whenever"
-            login_user(staff)
+            start_session(staff)
             current_app.logger.info("staff %s logged in", staff.id)
             flash("Logged in.", "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -88,8 +98,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """POST only (CSRF-checked by CSRFProtect), so a link on another site cannot log staff out."""
-    logout_user()
+    """POST only (CSRF-checked by CSRFProtect), so a link on another site cannot log staff out.
+
+    Ends every session of the account, so a copy of the cookie stops working too.
+    """
+    end_session(current_user._get_current_object())
     flash("Logged out.", "success")
     return redirect(url_for("admin.login"))
 

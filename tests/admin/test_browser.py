@@ -71,9 +71,14 @@ def test_staff_fix_a_memory_end_to_end(live_server, staff, browser_page, tmp_pat
     expect(page.get_by_role("status")).to_contain_text("Memory deleted")
     assert api_memory(base, 4242) is None
 
-    # Log out: the admin is closed again.
+    # Log out: the admin is closed again, even to a copy of the cookie saved before.
+    saved_cookies = page.context.cookies()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("status")).to_contain_text("Logged out.")
+    page.goto(f"{base}/admin/users/4242")
+    expect(page).to_have_title(re.compile("Log in"))
+    page.context.clear_cookies()
+    page.context.add_cookies(saved_cookies)  # replaying the session from before logout
     page.goto(f"{base}/admin/users/4242")
     expect(page).to_have_title(re.compile("Log in"))
     assert page.dialogs == []
