@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from aura.admin.diff import word_diff
 from aura.admin.forms import DeleteForm, LoginForm, MemoryForm, MemorySwitchForm, RestoreForm
 from aura.admin.queries import SORTS, search_users
 from aura.admin.sessions import drop_session, end_session, session_problem, start_session
@@ -165,7 +166,25 @@ MEMORY_OFF = "Memory is switched off for this user: switch it on before changing
 
 @bp.route("/users/<int:user_id>")
 def user(user_id: int):
-    return _render_user(_checked_user_id(user_id))
+    """A user's page; an id AURA has never seen is a 404 that offers to start one (?create=1)."""
+    user_id = _checked_user_id(user_id)
+    if not service.user_known(user_id) and request.args.get("create") != "1":
+        return render_template("admin/unknown_user.html", user_id=user_id), 404
+    return _render_user(user_id)
+
+
+@bp.route("/users/<int:user_id>/revisions/<int:revision_id>/diff")
+def revision_diff(user_id: int, revision_id: int):
+    """What a revision changed compared with the one before it (word by word)."""
+    user_id = _checked_user_id(user_id)
+    try:
+        revision, previous = service.revision_with_previous(user_id, revision_id)
+    except service.RevisionNotFound:
+        abort(404)
+    segments = word_diff(previous.content if previous else "", revision.content)
+    return render_template(
+        "admin/diff.html", user_id=user_id, revision=revision, previous=previous, segments=segments
+    )
 
 
 @bp.route("/users/<int:user_id>/memory", methods=["POST"])

@@ -262,6 +262,27 @@ def list_revisions(user_id: int, page: int = 1, per_page: int = 20) -> Page:
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
 
 
+def user_known(user_id: int) -> bool:
+    """Whether AURA has ever stored anything for this id (a save, a setting, an erasure)."""
+    return db.session.get(User, user_id) is not None
+
+
+def revision_with_previous(user_id: int, revision_id: int) -> tuple[MemoryRevision, MemoryRevision | None]:
+    """A revision of this user and the one written just before it (None for the first kept)."""
+    revision = db.session.scalar(
+        select(MemoryRevision).where(MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id)
+    )
+    if revision is None:
+        raise RevisionNotFound(revision_id)
+    previous = db.session.scalar(
+        select(MemoryRevision)
+        .where(MemoryRevision.user_id == user_id, MemoryRevision.id < revision_id)
+        .order_by(MemoryRevision.id.desc())
+        .limit(1)
+    )
+    return revision, previous
+
+
 def list_audit_events(user_id: int, limit: int = 50) -> list[AuditEvent]:
     """Staff actions on a user's memory, newest first."""
     return list(

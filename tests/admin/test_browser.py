@@ -147,6 +147,12 @@ def test_edit_conflict_memory_switch_and_export_in_the_browser(live_server, staf
     target = tmp_path / download.suggested_filename
     download.save_as(target)
     document = json.loads(target.read_text())
+
+    # The history says what the staff edit changed, word by word.
+    page.get_by_role("link", name=re.compile("What changed")).first.click()
+    expect(page.get_by_role("heading", name="What changed")).to_be_visible()
+    expect(page.locator("#diff ins")).to_contain_text("coffee.")
+    expect(page.locator("#diff del").first).to_contain_text("tea;")
     assert [r["content"] for r in document["revisions"]] == [
         "Likes tea.",
         "Likes tea; moved to Oslo.",

@@ -45,7 +45,7 @@ class TestNoSilentOverwrite:
         assert current_text(admin, 7) == "Likes coffee."
 
     def test_writing_a_first_memory_when_the_frontend_just_created_one(self, admin):
-        opened = form_from(admin, "/admin/users/8")
+        opened = form_from(admin, "/admin/users/8?create=1")
         assert opened["version"] == "0"
         save(admin, 8, "From the frontend.")
         response = admin.post("/admin/users/8/memory", data={"content": "From staff.", **opened})
@@ -148,7 +148,8 @@ class TestMemorySwitch:
 
     def test_an_invalid_switch_value_changes_nothing(self, admin):
         admin.post(
-            "/admin/users/21/settings", data={"enabled": "maybe", **form_from(admin, "/admin/users/21")}
+            "/admin/users/21/settings",
+            data={"enabled": "maybe", **form_from(admin, "/admin/users/21?create=1")},
         )
         assert admin.get("/api/v1/memory/21/settings").get_json()["settings"] == {"enabled": True}
 

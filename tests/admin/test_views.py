@@ -188,9 +188,19 @@ class TestUserPage:
         assert XSS not in page
         assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in page
 
-    def test_user_without_memory_is_a_normal_page(self, admin):
+    def test_a_known_user_without_memory_is_a_normal_page(self, admin):
+        admin.put("/api/v1/memory/404/settings", json={"enabled": True})  # AURA knows the id now
         page = admin.get("/admin/users/404").get_data(as_text=True)
         assert "This user has no memory." in page
+
+    def test_an_id_never_seen_is_a_404_that_offers_to_create_a_memory(self, admin):
+        response = admin.get("/admin/users/999999")
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert "No user 999999" in page and "Write a memory" not in page
+        assert 'href="/admin/users/999999?create=1"' in page
+        create = admin.get("/admin/users/999999?create=1")
+        assert create.status_code == 200 and "Write a memory" in create.get_data(as_text=True)
 
     @pytest.mark.parametrize("page", ["-3", "0", "abc", "99999999999"])
     def test_odd_history_pages_still_render(self, admin, page):

@@ -1,0 +1,56 @@
+"""The revision history for support work: the current revision marked, and what each one changed."""
+
+from __future__ import annotations
+
+import re
+
+from aura.admin.diff import Segment, word_diff
+from aura.models import MemoryRevision
+
+
+def save(client, user_id: int, content: str) -> None:
+    assert client.post("/api/v1/memory", json={"user_id": user_id, "content": content}).status_code == 200
+
+
+def test_word_diff_marks_added_and_removed_words_and_keeps_spacing():
+    segments = word_diff("Likes tea and hiking.", "Likes coffee and hiking  daily.")
+    assert "".join(s.text for s in segments if s.kind != "removed") == "Likes coffee and hiking  daily."
+    assert Segment("removed", "tea") in segments and Segment("added", "coffee") in segments
+    assert any(s.kind == "added" and "daily." in s.text for s in segments)
+
+
+def test_the_current_revision_is_marked_and_cannot_be_restored(admin, db):
+    save(admin, 3, "first")
+    save(admin, 3, "second")
+    newest, older = (
+        db.session.query(MemoryRevision).filter_by(user_id=3).order_by(MemoryRevision.id.desc()).all()
+    )
+    page = admin.get("/admin/users/3").get_data(as_text=True)
+    current_row = re.search(rf'<tr id="revision-{newest.id}" class="current">(.*?)</tr>', page, re.S).group(1)
+    assert "current" in current_row and "Restore" not in current_row
+    older_row = re.search(rf'<tr id="revision-{older.id}">(.*?)</tr>', page, re.S).group(1)
+    assert "Restore revision" in older_row
+    assert "UTC" in older_row
+
+
+def test_the_diff_view_shows_what_a_regeneration_changed(admin, db):
+    save(admin, 4, "Allergic to peanuts. Lives in Lyon.")
+    save(admin, 4, "Allergic to peanuts. Lives in <b>Paris</b>.")
+    newest = db.session.query(MemoryRevision).filter_by(user_id=4).order_by(MemoryRevision.id.desc()).first()
+    page = admin.get(f"/admin/users/4/revisions/{newest.id}/diff").get_data(as_text=True)
+    assert "<del>Lyon.</del>" in page
+    assert "<ins>&lt;b&gt;Paris&lt;/b&gt;.</ins>" in page  # escaped, never markup
+    assert "Allergic to peanuts." in page
+    assert f'href="/admin/users/4/revisions/{newest.id}/diff"' in admin.get("/admin/users/4").get_data(
+        as_text=True
+    )
+
+
+def test_the_first_revision_is_all_new_and_other_users_revisions_are_404(admin, db):
+    save(admin, 5, "only text")
+    save(admin, 6, "someone else")
+    mine = db.session.query(MemoryRevision).filter_by(user_id=5).one()
+    theirs = db.session.query(MemoryRevision).filter_by(user_id=6).one()
+    page = admin.get(f"/admin/users/5/revisions/{mine.id}/diff").get_data(as_text=True)
+    assert "all of it is new" in page and "<ins>only text</ins>" in page
+    assert admin.get(f"/admin/users/5/revisions/{theirs.id}/diff").status_code == 404
