@@ -19,12 +19,41 @@ SORTS = {
 }
 
 
+SNIPPET_CONTEXT = 60  # characters shown on each side of a match
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """The memory text around a search match: shown as before, <mark>match</mark>, after."""
+
+    before: str
+    match: str
+    after: str
+
+
 @dataclass(frozen=True)
 class UserRow:
     user_id: int
     has_memory: bool
     length: int
     updated_at: datetime | None
+    snippet: Snippet | None = None
+
+
+def snippet_around(text: str | None, query: str) -> Snippet | None:
+    """Why a row matched: the first occurrence of ``query`` in ``text`` (case-insensitive), in context."""
+    if not text or not query:
+        return None
+    start = text.lower().find(query.lower())
+    if start < 0:
+        return None
+    end = start + len(query)
+    before, after = text[max(0, start - SNIPPET_CONTEXT) : start], text[end : end + SNIPPET_CONTEXT]
+    return Snippet(
+        before=("…" if start > SNIPPET_CONTEXT else "") + before,
+        match=text[start:end],
+        after=after + ("…" if end + SNIPPET_CONTEXT < len(text) else ""),
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -52,6 +81,17 @@ def search_users(query: str = "", sort: str = "updated_desc", page: int = 1, per
         "updated_asc": (UserMemory.updated_at.asc().nulls_last(), User.id),
         "user_id": (User.id,),
     }[sort]
+    if query:  # the text too, for the snippet that shows why each row matched (one page of rows)
+        stmt = stmt.add_columns(UserMemory.content)
     rows = db.session.execute(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
-    items = [UserRow(user_id=r[0], has_memory=bool(r[1]), length=r[2], updated_at=r[3]) for r in rows]
+    items = [
+        UserRow(
+            user_id=r[0],
+            has_memory=bool(r[1]),
+            length=r[2],
+            updated_at=r[3],
+            snippet=snippet_around(r[4], query) if query else None,
+        )
+        for r in rows
+    ]
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -285,3 +285,17 @@ class TestWrites:
         page = admin.get("/admin/users/14/delete").get_data(as_text=True)
         assert "Delete the memory of user 14?" in page
         assert admin.get("/api/v1/memory/14").get_json()["memory"]["content"] == "still here"
+
+
+def test_the_search_shows_the_text_around_the_match(admin):
+    save(admin, 31, "Loves hiking. Allergic to PEANUTS since childhood. Prefers short answers.")
+    save(admin, 32, "Nothing to see here.")
+    page = admin.get("/admin/users?q=peanut").get_data(as_text=True)
+    assert "Allergic to <mark>PEANUT</mark>S since childhood" in page
+    assert "Nothing to see here" not in page
+
+
+def test_snippets_escape_memory_text(admin):
+    save(admin, 33, "<script>alert(1)</script> peanut")
+    page = admin.get("/admin/users?q=peanut").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>peanut</mark>" in page

@@ -1,0 +1,76 @@
+"""The admin pages at a laptop's width and a phone's: nothing scrolls sideways; screenshots of each."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from aura.models import MemoryRevision
+from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD
+from tests.conftest import AUTH
+
+pytestmark = pytest.mark.browser
+WIDTHS = {"phone": 390, "laptop": 1280}
+LONG_MEMORY = (
+    (
+        "Vegetarian; allergic to peanuts and shellfish. Works night shifts as a nurse at "
+        "Hôpital Édouard-Herriot, so prefers messages after 14:00 UTC. " * 12
+    )
+    + "https://example.com/a-very-long-link-without-any-place-to-break-"
+    + "x" * 80
+)
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_page, tmp_path):
+    from playwright.sync_api import expect
+
+    base, page = live_server.url, browser_page
+    for content in ("Likes peanut butter. " + LONG_MEMORY, LONG_MEMORY + " Now also likes peanut brittle."):
+        httpx.post(f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 123456789012, "content": content})
+    newest = db.session.query(MemoryRevision).order_by(MemoryRevision.id.desc()).first()
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("status")).to_contain_text("Logged in.")
+
+    pages = {
+        "users": "/admin/users?q=peanut",
+        "user": "/admin/users/123456789012",
+        "diff": f"/admin/users/123456789012/revisions/{newest.id}/diff",
+        "delete": "/admin/users/123456789012/delete",
+        "unknown-user": "/admin/users/999999",
+    }
+    for device, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in pages.items():
+            page.goto(base + path)
+            page.screenshot(path=str(tmp_path / f"{name}-{device}.png"), full_page=True)
+            assert no_sideways_scroll(page), f"{name} scrolls sideways at {width} px"
+    # The search shows why the user matched.
+    page.goto(f"{base}/admin/users?q=PEANUT")
+    expect(page.locator("mark").first).to_have_text(re.compile("peanut", re.I))
+    assert len(list(tmp_path.glob("*.png"))) == len(pages) * len(WIDTHS)
+
+
+def test_save_is_disabled_while_the_text_is_over_the_limit(live_server, staff, browser_page, make_app):
+    from playwright.sync_api import expect
+
+    base, page = live_server.url, browser_page
+    httpx.post(f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 77, "content": "short"})
+    page.goto(f"{base}/admin/login?next=/admin/users/77")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    editor = page.get_by_label("Memory", exact=True)
+    editor.fill("x" * 20_001)
+    expect(page.get_by_role("button", name="Save memory")).to_be_disabled()
+    expect(editor).to_have_attribute("aria-invalid", "true")
+    editor.fill("fits again")
+    expect(page.get_by_role("button", name="Save memory")).to_be_enabled()
