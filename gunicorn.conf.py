@@ -31,16 +31,23 @@ accesslog = None  # the app logs one line per request itself
 errorlog = "-"
 
 # /metrics across workers (prometheus-client multiprocess mode): each worker writes its samples
-# to files here; a fresh directory per start so counters of earlier runs never leak in.
+# to files here, emptied at every start so counters of earlier runs never leak in. Our own
+# temporary directory is removed at exit; one the operator chose is only emptied.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 _metrics_dir = Path(
     os.environ.get("PROMETHEUS_MULTIPROC_DIR") or Path(tempfile.gettempdir()) / f"aura-metrics-{os.getpid()}"
 )
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 
 
+def _clear_metrics_files() -> None:
+    for leftover in _metrics_dir.glob("*.db"):
+        leftover.unlink(missing_ok=True)
+
+
 def on_starting(server) -> None:
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    _metrics_dir.mkdir(parents=True)
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    _clear_metrics_files()
 
 
 def child_exit(server, worker) -> None:
@@ -50,4 +57,6 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    _clear_metrics_files()
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
