@@ -58,3 +58,26 @@ def test_a_foreign_host_header_is_refused_not_redirected_to(make_app, db):
 def test_a_negative_proxy_count_refuses_to_start():
     with pytest.raises(RuntimeError, match="AURA_TRUSTED_PROXIES"):
         create_app("testing", {"AURA_TRUSTED_PROXIES": -1, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_behind_a_trusted_proxy_one_attacker_cannot_lock_every_staff_member_out(make_app, db):
+    from aura.staff import create_staff
+    from tests.admin.conftest import TOKEN_RE
+
+    app = make_app(AURA_TRUSTED_PROXIES=1, AURA_RATE_LIMIT_LOGIN="2/minute")
+    create_staff("staff@aura.example", "correct horse battery staple")
+
+    def login_attempt(client, forwarded_for: str, password: str) -> int:
+        env = {"REMOTE_ADDR": "10.0.0.1"}  # every request arrives from the proxy
+        headers = {"X-Forwarded-For": forwarded_for}
+        page = client.get("/admin/login", headers=headers, environ_base=env).get_data(as_text=True)
+        data = {
+            "email": "staff@aura.example",
+            "password": password,
+            "csrf_token": TOKEN_RE.search(page).group(1),
+        }
+        return client.post("/admin/login", data=data, headers=headers, environ_base=env).status_code
+
+    attacker, colleague = app.test_client(), app.test_client()
+    assert [login_attempt(attacker, "203.0.113.66", "guess") for _ in range(3)] == [401, 401, 429]
+    assert login_attempt(colleague, "198.51.100.7", "correct horse battery staple") == 302
