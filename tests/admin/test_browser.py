@@ -47,6 +47,7 @@ def test_staff_fix_a_memory_end_to_end(live_server, staff, browser_page, tmp_pat
     expect(page.locator("#model-preview")).to_contain_text("User Memory: Enjoys long walks.")
 
     # Edit: the counter follows the text, the save shows up in the JSON API.
+    page.locator("#editor > summary").click()  # the memory is shown once; the editor opens on demand
     editor = page.get_by_label("Memory", exact=True)
     editor.fill("Enjoys long walks and sea swimming.")
     expect(page.locator("#content-count")).to_have_text("35 / 20,000 characters")
@@ -118,6 +119,7 @@ def test_edit_conflict_memory_switch_and_export_in_the_browser(live_server, staf
     expect(page.locator("#current-memory")).to_have_text("Likes tea.")
 
     # The frontend regenerates while the staff member is typing: no silent overwrite.
+    page.locator("#editor > summary").click()
     page.get_by_label("Memory", exact=True).fill("Likes coffee.")
     regenerated = {"user_id": 5151, "content": "Likes tea; moved to Oslo."}
     httpx.post(f"{base}/api/v1/memory", headers=AUTH, json=regenerated).raise_for_status()

@@ -68,6 +68,7 @@ def test_save_is_disabled_while_the_text_is_over_the_limit(live_server, staff, b
     page.get_by_label("Email").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.locator("#editor > summary").click()
     editor = page.get_by_label("Memory", exact=True)
     editor.fill("x" * 20_001)
     expect(page.get_by_role("button", name="Save memory")).to_be_disabled()
