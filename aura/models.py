@@ -58,6 +58,8 @@ class User(db.Model):
     # Bumped by every change to the memory, deletions included, so a version is never reused:
     # the current memory's version is this value, and a stale If-Match can never match again.
     memory_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Revisions written for this user so far (reset by an erasure): each revision's number.
+    revision_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UserMemory(db.Model):
@@ -84,6 +86,8 @@ class MemoryRevision(db.Model):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"))
+    # 1, 2, 3 ... per user, what staff and the API show; the global id stays internal.
+    number: Mapped[int] = mapped_column(Integer)
     content: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str | None] = mapped_column(String(120))

@@ -195,7 +195,8 @@ class MemoryRestoredSchema(MemoryEnvelopeSchema):
 
 
 class RevisionSchema(Schema):
-    id = fields.Integer(required=True)
+    id = fields.Integer(required=True, metadata={"description": "Internal id (for restore)."})
+    number = fields.Integer(required=True, metadata={"description": "1, 2, 3 ... per user, oldest first."})
     content = fields.String(required=True)
     source = fields.String(required=True, metadata={"description": "frontend, staff or restore"})
     actor = fields.String(allow_none=True)

@@ -100,6 +100,8 @@ def test_upgrading_a_database_with_memories_keeps_them_at_version_1_with_memory_
     if db.engine.dialect.name == "sqlite":  # switched off while migrating, on again afterwards
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    assert [r.number for r in service.list_revisions(1).items] == [1]  # numbered in the order written
     assert service.save_memory(1, "new text").version == 2
+    assert [r.number for r in service.list_revisions(1).items] == [2, 1]
     assert service.save_memory(2, "first text").version == 1
     assert schema_differences() == []

@@ -232,7 +232,7 @@ def restore(user_id: int, revision_id: int):
     except service.MemoryDisabled:
         flash(MEMORY_OFF, "error")
     else:
-        flash(f"Revision #{revision_id} restored.", "success")
+        flash("Revision restored: it is the current memory again.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 

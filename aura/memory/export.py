@@ -17,6 +17,7 @@ EXPORT_FORMAT = 1
 _REVISIONS = (
     select(
         MemoryRevision.id,
+        MemoryRevision.number,
         MemoryRevision.content,
         MemoryRevision.source,
         MemoryRevision.actor,
@@ -33,7 +34,7 @@ class MemoryExport:
     exported_at: datetime
     memory: Memory | None
     settings: MemorySettings
-    revisions: list  # rows of (id, content, source, actor, created_at), oldest first
+    revisions: list  # rows of (id, number, content, source, actor, created_at), oldest first
 
 
 def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:

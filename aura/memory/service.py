@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import scoped_session
 
@@ -140,8 +140,9 @@ def _current_in_session(user_id: int) -> Memory | None:
     return memory_from_row(user_id, db.session.execute(GET_MEMORY, {"user_id": user_id}).one_or_none())
 
 
-def _lock_for_write(user_id: int, expected_version: int | None) -> int:
-    """Lock the user, check the switch and the precondition (0: no memory); the version to write."""
+def _lock_for_write(user_id: int, expected_version: int | None):
+    """Lock the user, check the switch and the precondition (0: no memory);
+    the (version, revision number) to write."""
     state = statements.lock_user(db.session, user_id, utcnow())
     if not state.memory_enabled:
         raise MemoryDisabled(user_id)
@@ -149,7 +150,7 @@ def _lock_for_write(user_id: int, expected_version: int | None) -> int:
         current = _current_in_session(user_id)  # read after the lock: nobody can change it now
         if (current.version if current else 0) != expected_version:
             raise VersionConflict(expected_version, current)
-    return state.memory_version
+    return state.memory_version, state.revision_count
 
 
 def save_memory(
@@ -174,8 +175,8 @@ def save_memory(
         MEMORY_SAVES.labels(str(source)).inc()
         return _memory(user_id, content, row)
     with transaction() as session:
-        version = _lock_for_write(user_id, expected_version)
-        row = statements.write_memory(session, write, version)
+        version, number = _lock_for_write(user_id, expected_version)
+        row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
     MEMORY_SAVES.labels(str(source)).inc()
     return _memory(user_id, content, row)
@@ -186,18 +187,19 @@ def restore_revision(
 ) -> Memory:
     """Make an earlier revision current again (itself recorded as a new `restore` revision)."""
     with transaction() as session:
-        version = _lock_for_write(user_id, expected_version)
-        content = session.scalar(
-            select(MemoryRevision.content).where(
+        version, number = _lock_for_write(user_id, expected_version)
+        revision = session.execute(
+            select(MemoryRevision.content, MemoryRevision.number).where(
                 MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id
             )
-        )
-        if content is None:
+        ).one_or_none()
+        if revision is None:
             raise RevisionNotFound(revision_id)
+        content = revision.content
         row = statements.write_memory(
-            session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version
+            session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version, number
         )
-        audit(user_id, "restore", actor, f"revision #{revision_id}")
+        audit(user_id, "restore", actor, f"revision {revision.number}")
     MEMORY_SAVES.labels(str(RevisionSource.RESTORE)).inc()
     return _memory(user_id, content, row)
 
@@ -237,12 +239,14 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
     while memory is switched off. Returns True if there was anything to delete.
     """
     with transaction() as session:
-        statements.lock_user(session, user_id, utcnow())
+        statements.lock_user(session, user_id, utcnow(), adds_revision=False)
         deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
         if not keep_history:
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
             ).rowcount
+            # Not even how many texts there were survives an erasure: numbering starts over.
+            session.execute(update(User).where(User.id == user_id).values(revision_count=0))
         audit(user_id, "delete" if keep_history else "erase", actor)
     return bool(deleted)
 

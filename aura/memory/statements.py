@@ -18,7 +18,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, Insert, Integer, Select, String, Text, bindparam, delete, exists, select
+from sqlalchemy import (
+    BigInteger,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
@@ -47,9 +59,10 @@ _P = {
     "staff_id": bindparam("staff_id", type_=Integer),
     "now": bindparam("now", type_=UTCDateTime()),
     "version": bindparam("version", type_=Integer),
+    "number": bindparam("number", type_=Integer),
     "keep_older": bindparam("keep_older", type_=Integer),
 }
-_REVISION_COLUMNS = ["user_id", "content", "source", "actor", "staff_id", "created_at"]
+_REVISION_COLUMNS = ["user_id", "content", "source", "actor", "staff_id", "created_at", "number"]
 _REVISION_VALUES = [_P["user_id"], _P["content"], _P["source"], _P["actor"], _P["staff_id"], _P["now"]]
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -61,21 +74,27 @@ def _insert_for(dialect: str):
         raise RuntimeError(f"unsupported database dialect {dialect!r}") from None
 
 
-def _lock_user(dialect: str, only_if_enabled: bool = False) -> Insert:
-    """Create-or-lock the user's row and bump its version, RETURNING (memory_enabled, memory_version).
+def _lock_user(dialect: str, only_if_enabled: bool = False, adds_revision: bool = True) -> Insert:
+    """Create-or-lock the user's row and bump its version (and, for a write that adds a revision,
+    its revision count), RETURNING (memory_enabled, memory_version, revision_count).
 
     With ``only_if_enabled`` a switched-off user's row is locked but not bumped, and no row
     comes back: the single-statement save then writes nothing.
     """
     stmt = _insert_for(dialect)(User).values(
-        id=_P["user_id"], created_at=_P["now"], memory_enabled=True, memory_version=1
+        id=_P["user_id"],
+        created_at=_P["now"],
+        memory_enabled=True,
+        memory_version=1,
+        revision_count=1 if adds_revision else 0,
     )
+    bumps = {"memory_version": User.memory_version + 1}
+    if adds_revision:
+        bumps["revision_count"] = User.revision_count + 1
     stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={"memory_version": User.memory_version + 1},
-        where=User.memory_enabled if only_if_enabled else None,
+        index_elements=["id"], set_=bumps, where=User.memory_enabled if only_if_enabled else None
     )
-    return stmt.returning(User.memory_enabled, User.memory_version)
+    return stmt.returning(User.memory_enabled, User.memory_version, User.revision_count)
 
 
 def _replace_on_conflict(memory: Insert) -> Insert:
@@ -109,7 +128,7 @@ def _prune_revisions():
 @cache
 def _statements(dialect: str):
     revision = _insert_for(dialect)(MemoryRevision).values(
-        dict(zip(_REVISION_COLUMNS, _REVISION_VALUES, strict=True))
+        dict(zip(_REVISION_COLUMNS, [*_REVISION_VALUES, _P["number"]], strict=True))
     )
     memory = _insert_for(dialect)(UserMemory).values(
         dict(
@@ -140,7 +159,9 @@ def _one_statement() -> Select:
         )
     ).cte("saved_memory")
     revision = postgresql.insert(MemoryRevision).from_select(
-        _REVISION_COLUMNS, select(*_REVISION_VALUES).select_from(saved)
+        _REVISION_COLUMNS,
+        # Both are one-row CTEs: the join pairs the saved memory with the user's new revision count.
+        select(*_REVISION_VALUES, locked.c.revision_count).select_from(saved.join(locked, true())),
     )
     prune = _prune_revisions().where(exists(select(saved.c.version)))
     return select(saved.c.created_at, saved.c.updated_at, saved.c.version).add_cte(
@@ -154,16 +175,27 @@ def save_in_one_statement(conn: Connection, write: Write) -> Row | None:
     return conn.execute(_one_statement(), params).one_or_none()
 
 
-def lock_user(session: Session, user_id: int, now: datetime) -> Row:
-    """Lock the user's row for the rest of the caller's transaction; (memory_enabled, memory_version)."""
-    lock = _statements(session.get_bind().dialect.name)[0]
+def lock_user(session: Session, user_id: int, now: datetime, adds_revision: bool = True) -> Row:
+    """Lock the user's row for the rest of the caller's transaction;
+    (memory_enabled, memory_version, revision_count), the counts already bumped for this write."""
+    lock = (
+        _statements(session.get_bind().dialect.name)[0]
+        if adds_revision
+        else _lock_only(session.get_bind().dialect.name)
+    )
     return session.execute(lock, {"user_id": user_id, "now": now}).one()
 
 
-def write_memory(session: Session, write: Write, version: int) -> Row:
-    """Upsert, revision and pruning in the caller's transaction (after lock_user)."""
+@cache
+def _lock_only(dialect: str) -> Insert:
+    """The lock for a change that adds no revision (a delete or an erasure)."""
+    return _lock_user(dialect, adds_revision=False)
+
+
+def write_memory(session: Session, write: Write, version: int, number: int) -> Row:
+    """Upsert, revision number ``number`` and pruning in the caller's transaction (after lock_user)."""
     _, memory, revision, prune = _statements(session.get_bind().dialect.name)
-    params = {**asdict(write), "version": version, "keep_older": write.max_revisions}
+    params = {**asdict(write), "version": version, "number": number, "keep_older": write.max_revisions}
     saved = session.execute(memory, params).one()
     session.execute(revision, params)
     session.execute(prune, params)

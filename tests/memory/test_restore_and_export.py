@@ -131,3 +131,13 @@ class TestExport:
         assert_error(
             anonymous.get("/api/v1/memory/3/export", headers=AUTH | {"Authorization": "Bearer x"}), 401
         )
+
+
+def test_revisions_carry_per_user_numbers_in_the_api_and_the_export(client):
+    save(client, 7, "a")
+    save(client, 8, "someone else")
+    save(client, 7, "b")
+    listed = client.get("/api/v1/memory/7/revisions").get_json()["revisions"]
+    assert [r["number"] for r in listed] == [2, 1]
+    exported = client.get("/api/v1/memory/7/export").get_json()["revisions"]
+    assert [(r["number"], r["content"]) for r in exported] == [(1, "a"), (2, "b")]

@@ -53,13 +53,13 @@ def _backlog(db, counts: dict[int, int]) -> None:
     """Revisions written before the limit existed (straight into the table, as old data would be)."""
     now = utcnow()
     for user_id, count in counts.items():
-        db.session.execute(
-            insert(User).values(id=user_id, created_at=now, memory_enabled=True, memory_version=0)
-        )
+        user = {"id": user_id, "created_at": now, "memory_enabled": True, "memory_version": 0}
+        db.session.execute(insert(User).values(**user, revision_count=count))
         db.session.execute(
             insert(MemoryRevision),
             [
-                {"user_id": user_id, "content": f"{user_id}-{i}", "source": "frontend", "created_at": now}
+                {"user_id": user_id, "number": i + 1, "content": f"{user_id}-{i}", "source": "frontend"}
+                | {"created_at": now}
                 for i in range(count)
             ],
         )
@@ -89,3 +89,41 @@ def test_prune_command_takes_an_explicit_limit(runner, db):
     assert "Removed 4 revision(s) of 2 user(s), keeping the newest 2 per user." in result.output
     assert revision_texts(db, 1) == ["1-3", "1-4"]
     assert runner.invoke(args=["memory", "prune", "--keep", "0"]).exit_code != 0
+
+
+def test_revisions_are_numbered_per_user_and_keep_their_numbers_when_old_ones_go(make_app, db):
+    app = make_app(AURA_MAX_REVISIONS=3)
+    with app.app_context():
+        for i in range(5):
+            service.save_memory(1, f"text {i}")
+            service.save_memory(2, f"other {i}")
+        numbers = list(
+            db.session.scalars(
+                select(MemoryRevision.number).where(MemoryRevision.user_id == 1).order_by(MemoryRevision.id)
+            )
+        )
+        assert numbers == [3, 4, 5]  # 1 and 2 were pruned; the rest keep theirs
+        oldest = db.session.scalar(select(MemoryRevision.id).where(MemoryRevision.content == "text 2"))
+        service.restore_revision(1, oldest, service.Actor("ops", None))
+        newest = db.session.scalars(
+            select(MemoryRevision).where(MemoryRevision.user_id == 1).order_by(MemoryRevision.id.desc())
+        ).first()
+        assert (newest.number, newest.source) == (6, "restore")
+
+
+def test_an_erasure_starts_the_numbering_over(make_app, db):
+    app = make_app()
+    with app.app_context():
+        service.save_memory(3, "one")
+        service.save_memory(3, "two")
+        service.delete_memory(3)
+        service.save_memory(3, "fresh start")
+        assert list(db.session.scalars(select(MemoryRevision.number).where(MemoryRevision.user_id == 3))) == [
+            1
+        ]
+        service.delete_memory(3, keep_history=True)  # deleting only the current memory keeps counting
+        service.save_memory(3, "again")
+        numbers = db.session.scalars(
+            select(MemoryRevision.number).where(MemoryRevision.user_id == 3).order_by(MemoryRevision.id)
+        )
+        assert list(numbers) == [1, 2]
