@@ -83,10 +83,11 @@ def _discard_interrupted_connections(context) -> None:
         context.is_disconnect = True
 
 
-def abandon_pooled_connections(engine: Engine) -> None:
+def abandon_pool_if_deadline_hit(error: BaseException, engine: Engine) -> None:
     """After a deadline hit, the pool's idle connections most likely lead to the same frozen
     server: close them, so the next requests connect afresh (bounded by the connect timeout)."""
-    engine.dispose()
+    if interrupted_by_deadline(error):
+        engine.dispose()
 
 
 def probe_deadline(seconds: float) -> AbstractContextManager:

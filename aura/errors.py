@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
-from aura.deadline import DatabaseDeadlineExceeded, abandon_pooled_connections, interrupted_by_deadline
+from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, interrupted_by_deadline
 from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
@@ -92,8 +92,7 @@ def handle_database_unavailable(error: Exception):
     connection within AURA_DB_POOL_TIMEOUT, and the request deadline (aura.deadline).
     """
     db.session.rollback()
-    if interrupted_by_deadline(error):
-        abandon_pooled_connections(db.engine)
+    abandon_pool_if_deadline_hit(error, db.engine)
     cause = getattr(error, "orig", None) or error
     current_app.logger.error("database unavailable: %s", cause.__class__.__name__)
     return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))

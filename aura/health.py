@@ -10,12 +10,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from aura.deadline import (
-    DatabaseDeadlineExceeded,
-    abandon_pooled_connections,
-    interrupted_by_deadline,
-    probe_deadline,
-)
+from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, probe_deadline
 from aura.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -60,8 +55,7 @@ def ready():
             return _not_ready("The database has no schema yet: run `flask db upgrade`.")
         return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
     except (SQLAlchemyError, DatabaseDeadlineExceeded) as error:
-        if interrupted_by_deadline(error):
-            abandon_pooled_connections(db.engine)
+        abandon_pool_if_deadline_hit(error, db.engine)
         return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
     expected = migrations_head(current_app.config["AURA_MIGRATIONS_DIR"])
     if schema != expected:

@@ -73,15 +73,12 @@ def count_pool_use(engine: Engine) -> None:
 
 
 def init_metrics(app: Flask) -> None:
+    """After configure_logging: the latency is timed from the request log's own start time."""
     app.register_blueprint(bp)
-
-    @app.before_request
-    def _start() -> None:
-        g.metrics_started = time.perf_counter()
 
     @app.after_request
     def _observe(response):
-        started = g.pop("metrics_started", None)
+        started = g.get("request_started")
         if started is not None and request.endpoint != "metrics.scrape":
             endpoint = request.url_rule.rule if request.url_rule else "(unmatched)"
             REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -242,12 +244,23 @@ def _write_load(url: str, stop: threading.Event, first_user: int) -> list[tuple[
     return results
 
 
+@contextmanager
+def writes_under_way(url: str, writers: int, first_user: int) -> Iterator[list[tuple[int, int, str]]]:
+    """Writers saving new users' memories while the block runs; then the list holds every attempt."""
+    stop, attempts = threading.Event(), []
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        loads = [pool.submit(_write_load, url, stop, first_user * (i + 1)) for i in range(writers)]
+        try:
+            yield attempts
+        finally:
+            stop.set()
+            attempts.extend(attempt for load in loads for attempt in load.result())
+
+
 @postgresql_only
 def test_killing_a_worker_mid_load_loses_no_acknowledged_write(app, db, database_url):
     with gunicorn(database_url, WEB_CONCURRENCY="2") as url:
-        stop = threading.Event()
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            loads = [pool.submit(_write_load, url, stop, 100_000 * (i + 1)) for i in range(4)]
+        with writes_under_way(url, 4, 100_000) as attempts:
             time.sleep(0.7)
             workers = subprocess.run(
                 ["/usr/bin/pgrep", "-P", str(url.process.pid)], capture_output=True, text=True
@@ -255,8 +268,6 @@ def test_killing_a_worker_mid_load_loses_no_acknowledged_write(app, db, database
             victim = int(workers.stdout.split()[0])
             os.kill(victim, signal.SIGKILL)
             time.sleep(1.5)
-            stop.set()
-            attempts = [attempt for load in loads for attempt in load.result()]
         acknowledged = [(user_id, content) for user_id, status, content in attempts if status == 200]
         assert len(acknowledged) > 20
         assert {status for _, status, _ in attempts} <= {0, 200, 503}
@@ -272,14 +283,10 @@ def test_killing_a_worker_mid_load_loses_no_acknowledged_write(app, db, database
 @postgresql_only
 def test_terminated_database_connections_give_503s_never_500s_and_service_recovers(app, db, database_url):
     with gunicorn(database_url, AURA_DB_APPLICATION_NAME="aura-under-test") as url:
-        stop = threading.Event()
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            loads = [pool.submit(_write_load, url, stop, 200_000 * (i + 1)) for i in range(3)]
+        with writes_under_way(url, 3, 200_000) as attempts:
             for _ in range(8):
                 time.sleep(0.15)
                 drop_connections(database_url, "aura-under-test")
-            stop.set()
-            attempts = [attempt for load in loads for attempt in load.result()]
         statuses = {status for _, status, _ in attempts}
         assert statuses <= {200, 503}, statuses
         started = time.perf_counter()

@@ -95,9 +95,12 @@ def transaction() -> Iterator[scoped_session]:
         raise
 
 
-def audit(user_id: int, action: str, actor: Actor, detail: str | None = None) -> None:
-    """Record a staff action in the caller's transaction (frontend saves are not audited here)."""
-    if actor.staff_id is not None:
+def audit(
+    user_id: int, action: str, actor: Actor, detail: str | None = None, staff_only: bool = True
+) -> None:
+    """Record an action in the caller's transaction: staff actions, or with ``staff_only`` false,
+    anyone's (frontend saves are not audited here: the revisions record them)."""
+    if actor.staff_id is not None or not staff_only:
         db.session.add(
             AuditEvent(
                 user_id=user_id, action=action, staff_id=actor.staff_id, actor=actor.label, detail=detail
@@ -188,13 +191,7 @@ def restore_revision(
     """Make an earlier revision current again (itself recorded as a new `restore` revision)."""
     with transaction() as session:
         version, number = _lock_for_write(user_id, expected_version)
-        revision = session.execute(
-            select(MemoryRevision.content, MemoryRevision.number).where(
-                MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id
-            )
-        ).one_or_none()
-        if revision is None:
-            raise RevisionNotFound(revision_id)
+        revision = _revision_of(user_id, revision_id)  # read under the lock: an erasure may have won
         content = revision.content
         row = statements.write_memory(
             session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version, number
@@ -271,13 +268,19 @@ def user_known(user_id: int) -> bool:
     return db.session.get(User, user_id) is not None
 
 
-def revision_with_previous(user_id: int, revision_id: int) -> tuple[MemoryRevision, MemoryRevision | None]:
-    """A revision of this user and the one written just before it (None for the first kept)."""
+def _revision_of(user_id: int, revision_id: int) -> MemoryRevision:
+    """This user's revision, else RevisionNotFound (another user's id is not found either)."""
     revision = db.session.scalar(
         select(MemoryRevision).where(MemoryRevision.id == revision_id, MemoryRevision.user_id == user_id)
     )
     if revision is None:
         raise RevisionNotFound(revision_id)
+    return revision
+
+
+def revision_with_previous(user_id: int, revision_id: int) -> tuple[MemoryRevision, MemoryRevision | None]:
+    """A revision of this user and the one written just before it (None for the first kept)."""
+    revision = _revision_of(user_id, revision_id)
     previous = db.session.scalar(
         select(MemoryRevision)
         .where(MemoryRevision.user_id == user_id, MemoryRevision.id < revision_id)

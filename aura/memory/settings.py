@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from aura.extensions import db
-from aura.memory.service import Actor, transaction
+from aura.memory.service import Actor, audit, transaction
 from aura.memory.statements import set_memory_enabled
-from aura.models import AuditEvent, User, utcnow
+from aura.models import User, utcnow
 
 GET_ENABLED = select(User.memory_enabled).where(User.id == bindparam("user_id"))
 
@@ -33,12 +33,5 @@ def update_settings(user_id: int, enabled: bool, actor: Actor) -> MemorySettings
     """
     with transaction():
         set_memory_enabled(db.session, user_id, enabled, utcnow())
-        db.session.add(
-            AuditEvent(
-                user_id=user_id,
-                action="memory on" if enabled else "memory off",
-                staff_id=actor.staff_id,
-                actor=actor.label,
-            )
-        )
+        audit(user_id, "memory on" if enabled else "memory off", actor, staff_only=False)
     return MemorySettings(enabled=enabled)
