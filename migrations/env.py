@@ -8,6 +8,8 @@ from alembic import context
 from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
+from aura.models import include_in_schema
+
 config = context.config
 if current_app.config.get("AURA_QUIET_MIGRATIONS"):
     # Start-up's auto-migrate (development): every `flask staff ...` would print Alembic's INFO lines.
@@ -56,6 +58,7 @@ def run_migrations_online():
     conf_args.setdefault("render_item", render_item)
 
     with target_db.engine.connect() as connection, sqlite_foreign_keys_off(connection):
+        conf_args.setdefault("include_object", include_in_schema(connection.dialect.name))
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

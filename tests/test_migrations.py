@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 
 from aura import MIGRATIONS_DIR, create_app
 from aura.extensions import db
+from aura.models import include_in_schema
 from tests.databases import fresh_database
 
 
@@ -26,7 +27,12 @@ def empty_app(tmp_path):
 def schema_differences() -> list:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": include_in_schema(conn.dialect.name),
+            },
         )
         return compare_metadata(context, db.metadata)
 

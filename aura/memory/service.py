@@ -61,6 +61,8 @@ class Page:
     page: int
     per_page: int
     total: int
+    # True when ``total`` is a floor: counting every match would cost more than it tells.
+    more: bool = False
 
     @property
     def pages(self) -> int:
