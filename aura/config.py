@@ -60,10 +60,10 @@ class BaseConfig:
     AURA_DB_STATEMENT_TIMEOUT_MS = _int("AURA_DB_STATEMENT_TIMEOUT_MS", 5000)  # per statement / lock wait
     AURA_DB_POOL_TIMEOUT = _float("AURA_DB_POOL_TIMEOUT", 5.0)  # seconds to wait for a pooled connection
     # Per worker process; keep instances x workers x (size + overflow) below PostgreSQL's max_connections.
-    # Under gevent a worker has more requests in flight than 8 threads had: overflow connections are
-    # opened and closed per burst, which showed as p99 spikes with a pool of 10.
-    AURA_DB_POOL_SIZE = _int("AURA_DB_POOL_SIZE", 15)
-    AURA_DB_POOL_OVERFLOW = _int("AURA_DB_POOL_OVERFLOW", 5)
+    # A fixed pool: overflow connections are opened and closed per burst (a new server process
+    # each), which cost throughput and p99 under load; past 16 busy, requests wait for one.
+    AURA_DB_POOL_SIZE = _int("AURA_DB_POOL_SIZE", 16)
+    AURA_DB_POOL_OVERFLOW = _int("AURA_DB_POOL_OVERFLOW", 0)
     # How AURA's connections show in pg_stat_activity (e.g. aura-web-1 per instance).
     AURA_DB_APPLICATION_NAME = _str("AURA_DB_APPLICATION_NAME", "aura")
     # Client-side bound on a request's database work (gevent workers): a frozen server that
@@ -130,7 +130,10 @@ class BaseConfig:
     # gunicorn worker processes (gunicorn.conf.py reads the same variable); only used for warnings.
     AURA_WORKERS = _int("WEB_CONCURRENCY", 2)
     RATELIMIT_HEADERS_ENABLED = False  # Retry-After goes on 429s only (aura.errors.rate_limited)
-    RATELIMIT_STRATEGY = "moving-window"
+    # Two counters per key (this window and the last, weighted), not one entry per request: the
+    # moving window kept up to the limit's count of timestamps per key and shifted that list on
+    # every hit, which at the service limit cost more CPU per save than the save itself.
+    RATELIMIT_STRATEGY = "sliding-window-counter"
 
     # Staff sessions: cookies JavaScript can't read and other sites can't send.
     SESSION_COOKIE_HTTPONLY = True

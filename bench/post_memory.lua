@@ -1,11 +1,14 @@
--- wrk script: POST /api/v1/memory for random users (token from the AURA_BENCH_TOKEN env var).
+-- wrk script: POST /api/v1/memory for random users, ~AURA_BENCH_CONTENT_BYTES (2000) of text each
+-- (the frontend sends a summary of recent conversations). Token from AURA_BENCH_TOKEN, if set.
 local token = os.getenv("AURA_BENCH_TOKEN")
 local users = tonumber(os.getenv("AURA_BENCH_USERS") or "1000")
+local size = tonumber(os.getenv("AURA_BENCH_CONTENT_BYTES") or "2000")
+local filler = string.rep("likes tea, hiking and short answers; ", math.ceil(size / 37)):sub(1, size)
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. token
+if token then wrk.headers["Authorization"] = "Bearer " .. token end
 request = function()
   local id = math.random(1, users)
-  local body = string.format('{"user_id": %d, "content": "Benchmark memory for user %d: likes tea, hiking and short answers."}', id, id)
+  local body = string.format('{"user_id": %d, "content": "User %d %s"}', id, id, filler)
   return wrk.format(nil, "/api/v1/memory", nil, body)
 end
