@@ -1,7 +1,7 @@
 """Serving benchmark: many concurrent streamed chats and slow clients against AURA under gunicorn.
 
-Starts a loopback model that streams 5 chunks 0.3 s apart (asyncio, so it is never the
-bottleneck), AURA with the production gunicorn.conf.py on a throwaway PostgreSQL database,
+Starts the loopback model (bench/model.py) streaming 5 chunks 0.3 s apart, AURA with the
+production gunicorn.conf.py on a throwaway PostgreSQL database,
 then measures, per worker class:
 
 - N concurrent streamed chats: completed, refused, first-token and total latency p50/p99,
@@ -43,57 +43,9 @@ from common import (  # noqa: E402
     production_env,
     start,
 )
+from model import start_model  # noqa: E402
 
-CHUNKS, CHUNK_GAP = 5, 0.3
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-
-
-async def _model_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """One OpenAI-compatible streamed reply: CHUNKS deltas CHUNK_GAP apart, then [DONE]."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            ),
-            0,
-        )
-        await reader.readexactly(length)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
-        for i in range(CHUNKS):
-            chunk = {"choices": [{"index": 0, "delta": {"content": f"tok{i} "}}], "model": "bench"}
-            writer.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            await writer.drain()
-            await asyncio.sleep(CHUNK_GAP)
-        writer.write(b"data: [DONE]\n\n")
-        await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.close()
-
-
-async def _serve_model(port: int) -> None:
-    server = await asyncio.start_server(_model_connection, "127.0.0.1", port, backlog=4096)
-    async with server:
-        await server.serve_forever()
-
-
-def start_model() -> tuple[int, subprocess.Popen]:
-    """The loopback model in a process of its own (no GIL shared with the load generator)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve-model", str(port)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return port, process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the loopback model did not start")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -267,11 +219,7 @@ def main() -> int:
     parser.add_argument("--slow-seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", nargs="+", default=["gevent", "gthread"])
-    parser.add_argument("--serve-model", type=int, help=argparse.SUPPRESS)  # internal: the model process
     args = parser.parse_args()
-    if args.serve_model:
-        asyncio.run(_serve_model(args.serve_model))
-        return 0
 
     url = create_database(args.pg)
     model = None
