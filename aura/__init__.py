@@ -10,6 +10,7 @@ from aura.api_common import document_runtime_limits, init_api_docs
 from aura.auth import init_auth
 from aura.chat.service import check_llm_url, init_llm
 from aura.config import MIGRATIONS_DIR, PROJECT_ROOT, config_for
+from aura.cookie_sessions import init_cookie_sessions
 from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory, ping_idle_connections
 from aura.deadline import init_request_deadline
@@ -70,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     init_api_docs(api, app)
     init_llm(app)
+    init_cookie_sessions(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", rate_limited)
