@@ -57,6 +57,8 @@ def configure_logging(app: Flask) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         request_id = g.get("request_id") or _request_id()
         response.headers[REQUEST_ID_HEADER] = request_id
+        if not app.logger.isEnabledFor(logging.INFO):
+            return response  # the line's fields cost more than the check
         app.logger.info(
             "%s %s %s %s %.1fms",
             request_id,
