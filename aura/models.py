@@ -83,10 +83,10 @@ class UserMemory(db.Model):
     """The one current memory per user; the unique user_id makes the upsert safe."""
 
     __tablename__ = "user_memories"
-    # The admin search is ILIKE '%text%': only a trigram index serves that at 100,000 users.
     __table_args__ = (
         # The admin users list pages through memories newest (or oldest) first.
         Index("ix_user_memories_updated_at_user_id", "updated_at", "user_id"),
+        # The admin search is ILIKE '%text%': only a trigram index serves that at 100,000 users.
         postgresql_only(
             Index(
                 "ix_user_memories_content_trgm",

@@ -62,8 +62,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# A text search that matches more users than this says "1,000+": counting every match of a common
-# word means reading every memory, and nobody pages through a thousand users to find one.
+# A text search that matches more users than this says "more than 1,000": counting every match of a
+# common word means reading every memory, and nobody pages through a thousand users to find one.
 MATCH_COUNT_LIMIT = 1000
 
 
