@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,8 +19,14 @@ BENCH = ROOT / "bench"
 TOKEN = "bench-service-token-" + "x" * 32
 
 
-def production_env(database_url: str, workers: int, **settings: str) -> dict[str, str]:
-    """AURA's environment as production runs it, with limits raised so they never trigger."""
+BIN = Path(sys.executable).parent  # the venv's gunicorn, flask, uvicorn
+
+
+def production_env(
+    database_url: str, workers: int, port: int, model_port: int, **settings: str
+) -> dict[str, str]:
+    """AURA's environment as production runs it, bound to ``port`` and talking to the loopback
+    model on ``model_port``, with limits raised so they never trigger."""
     return {
         **os.environ,
         "AURA_ENV": "production",
@@ -31,8 +38,23 @@ def production_env(database_url: str, workers: int, **settings: str) -> dict[str
         "AURA_RATE_LIMIT_SERVICE": "100000000/minute",
         "AURA_LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": str(workers),
+        "AURA_BIND": f"127.0.0.1:{port}",
+        "AURA_LLM_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
+        "AURA_LLM_MODEL": "bench",
         **settings,
     }
+
+
+def upgrade_database(env: dict[str, str]) -> None:
+    """`flask db upgrade` on the environment's DATABASE_URL, as operators run it."""
+    subprocess.run(
+        [BIN / "flask", "--app", "aura", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+def start_aura(env: dict[str, str], port: int, probe: str) -> subprocess.Popen:
+    """AURA under gunicorn with gunicorn.conf.py (the bind and workers come from ``env``)."""
+    return start([str(BIN / "gunicorn"), "wsgi:app"], env, port, probe)
 
 
 def free_port() -> int:

@@ -45,6 +45,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # aura's models
 
 from common import (  # noqa: E402
     BENCH,
+    BIN,
     ROOT,
     TOKEN,
     create_database,
@@ -52,6 +53,8 @@ from common import (  # noqa: E402
     free_port,
     production_env,
     start,
+    start_aura,
+    upgrade_database,
 )
 from model import start_model  # noqa: E402
 
@@ -66,7 +69,6 @@ LABELS = {
     "aura-sqlite": "AURA, SQLite",
     "model": "the loopback model alone",
 }
-BIN = Path(sys.executable).parent
 
 
 def memory_text(user_id: int) -> str:
@@ -173,18 +175,10 @@ def run_aura(
 ) -> None:
     """AURA as production runs it: gunicorn with gunicorn.conf.py, limits raised out of the way."""
     port = free_port()
-    env = production_env(
-        url,
-        bench.args.workers,
-        AURA_BIND=f"127.0.0.1:{port}",
-        AURA_LLM_BASE_URL=f"http://127.0.0.1:{model_port}/v1",
-        AURA_LLM_MODEL="bench",
-    )
-    subprocess.run(
-        [BIN / "flask", "--app", "aura", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    env = production_env(url, bench.args.workers, port, model_port)
+    upgrade_database(env)
     seed_aura(url)
-    server = start([str(BIN / "gunicorn"), "wsgi:app"], env, port, "/api/v1/memory/1")
+    server = start_aura(env, port, "/api/v1/memory/1")
     try:
         bench.measure(system, port, ["get", "post", "mix", "chat"], AURA_BENCH_TOKEN=TOKEN)
     finally:

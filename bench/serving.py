@@ -35,13 +35,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     BENCH,
-    ROOT,
     TOKEN,
     create_database,
     drop_database,
     free_port,
     production_env,
-    start,
+    start_aura,
+    upgrade_database,
 )
 from model import start_model  # noqa: E402
 
@@ -165,15 +165,8 @@ def worker_peak_rss_mb(master_pid: int) -> list[float]:
 
 def run_worker_class(worker_class: str, args, url: str, model_port: int) -> dict:
     port = free_port()
-    env = production_env(
-        url,
-        args.workers,
-        AURA_LLM_BASE_URL=f"http://127.0.0.1:{model_port}/v1",
-        AURA_LLM_MODEL="bench",
-        AURA_WORKER_CLASS=worker_class,
-        AURA_BIND=f"127.0.0.1:{port}",
-    )
-    gunicorn = start([str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"], env, port, "/healthz")
+    env = production_env(url, args.workers, port, model_port, AURA_WORKER_CLASS=worker_class)
+    gunicorn = start_aura(env, port, "/healthz")
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, headers=HEADERS) as http:
@@ -224,11 +217,7 @@ def main() -> int:
     url = create_database(args.pg)
     model = None
     try:
-        env = {**os.environ, "DATABASE_URL": url, "AURA_ENV": "development"}
-        flask = str(Path(sys.executable).parent / "flask")
-        subprocess.run(
-            [flask, "--app", "aura", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
-        )
+        upgrade_database({**os.environ, "DATABASE_URL": url, "AURA_ENV": "development"})
         model_port, model = start_model()
         reports = [
             run_worker_class(worker_class, args, url, model_port) for worker_class in args.worker_class
