@@ -74,6 +74,7 @@ def _insert_for(dialect: str):
         raise RuntimeError(f"unsupported database dialect {dialect!r}") from None
 
 
+@cache
 def _lock_user(dialect: str, only_if_enabled: bool = False, adds_revision: bool = True) -> Insert:
     """Create-or-lock the user's row and bump its version (and, for a write that adds a revision,
     its revision count), RETURNING (memory_enabled, memory_version, revision_count).
@@ -139,7 +140,7 @@ def _statements(dialect: str):
             )
         )
     )
-    return _lock_user(dialect), _replace_on_conflict(memory), revision, _prune_revisions()
+    return _replace_on_conflict(memory), revision, _prune_revisions()
 
 
 @cache
@@ -178,23 +179,13 @@ def save_in_one_statement(conn: Connection, write: Write) -> Row | None:
 def lock_user(session: Session, user_id: int, now: datetime, adds_revision: bool = True) -> Row:
     """Lock the user's row for the rest of the caller's transaction;
     (memory_enabled, memory_version, revision_count), the counts already bumped for this write."""
-    lock = (
-        _statements(session.get_bind().dialect.name)[0]
-        if adds_revision
-        else _lock_only(session.get_bind().dialect.name)
-    )
+    lock = _lock_user(session.get_bind().dialect.name, adds_revision=adds_revision)
     return session.execute(lock, {"user_id": user_id, "now": now}).one()
-
-
-@cache
-def _lock_only(dialect: str) -> Insert:
-    """The lock for a change that adds no revision (a delete or an erasure)."""
-    return _lock_user(dialect, adds_revision=False)
 
 
 def write_memory(session: Session, write: Write, version: int, number: int) -> Row:
     """Upsert, revision number ``number`` and pruning in the caller's transaction (after lock_user)."""
-    _, memory, revision, prune = _statements(session.get_bind().dialect.name)
+    memory, revision, prune = _statements(session.get_bind().dialect.name)
     params = {**asdict(write), "version": version, "number": number, "keep_older": write.max_revisions}
     saved = session.execute(memory, params).one()
     session.execute(revision, params)
