@@ -50,12 +50,10 @@ def ready():
     try:
         with probe_deadline(READY_TIMEOUT_SECONDS), db.engine.connect() as conn:
             schema = conn.execute(_SCHEMA_VERSION).scalar_one_or_none()
-    except DBAPIError as error:
-        if "alembic_version" in str(error.orig):  # no such table: nothing was ever migrated
-            return _not_ready("The database has no schema yet: run `flask db upgrade`.")
-        return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
     except (SQLAlchemyError, DatabaseDeadlineExceeded) as error:
         abandon_pool_if_deadline_hit(error, db.engine)
+        if isinstance(error, DBAPIError) and "alembic_version" in str(error.orig):
+            return _not_ready("The database has no schema yet: run `flask db upgrade`.")  # never migrated
         return _not_ready(f"The database is unavailable ({error.__class__.__name__}).")
     expected = migrations_head(current_app.config["AURA_MIGRATIONS_DIR"])
     if schema != expected:
