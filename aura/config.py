@@ -113,9 +113,9 @@ class BaseConfig:
     # Reverse proxy (aura.proxy): proxies in front whose X-Forwarded-* headers are trusted, and the
     # Host names AURA answers to (comma-separated; empty: any).
     AURA_TRUSTED_PROXIES = _int("AURA_TRUSTED_PROXIES", 0)
+    AURA_ALLOWED_HOSTS = os.environ.get("AURA_ALLOWED_HOSTS", "")
     # /metrics (Prometheus): open on a private network, or behind this bearer token when set.
     AURA_METRICS_TOKEN = os.environ.get("AURA_METRICS_TOKEN", "")
-    AURA_ALLOWED_HOSTS = os.environ.get("AURA_ALLOWED_HOSTS", "")
     # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.cors).
     AURA_CORS_ORIGINS = os.environ.get("AURA_CORS_ORIGINS", "")
 
