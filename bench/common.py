@@ -20,13 +20,17 @@ TOKEN = "bench-service-token-" + "x" * 32
 
 
 BIN = Path(sys.executable).parent  # the venv's gunicorn, flask, uvicorn
+# Production shares rate limits between workers and instances in Redis (DEPLOY.md), so each
+# counted request (a save, a chat turn) costs Redis round trips: the benchmarks pay them too.
+# Database 13: the tests use 14 and 15.
+REDIS_URL = os.environ.get("AURA_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 
 
 def production_env(
     database_url: str, workers: int, port: int, model_port: int, **settings: str
 ) -> dict[str, str]:
     """AURA's environment as production runs it, bound to ``port`` and talking to the loopback
-    model on ``model_port``, with limits raised so they never trigger."""
+    model on ``model_port``, with limits counted in Redis but raised so they never trigger."""
     return {
         **os.environ,
         "AURA_ENV": "production",
@@ -36,6 +40,7 @@ def production_env(
         "AURA_RATE_LIMIT_WRITE": "1000000/minute",
         "AURA_RATE_LIMIT_CHAT": "1000000/minute",
         "AURA_RATE_LIMIT_SERVICE": "100000000/minute",
+        "AURA_RATELIMIT_STORAGE_URI": REDIS_URL,
         "AURA_LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": str(workers),
         "AURA_BIND": f"127.0.0.1:{port}",
@@ -43,6 +48,16 @@ def production_env(
         "AURA_LLM_MODEL": "bench",
         **settings,
     }
+
+
+def require_redis() -> None:
+    """Stop with a message, not with a run of 500s, when the rate limits' Redis is not there."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        sys.exit(f"no Redis at {REDIS_URL} ({error}): start one, or point AURA_BENCH_REDIS at one")
 
 
 def upgrade_database(env: dict[str, str]) -> None:

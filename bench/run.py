@@ -52,6 +52,7 @@ from common import (  # noqa: E402
     drop_database,
     free_port,
     production_env,
+    require_redis,
     start,
     start_aura,
     upgrade_database,
@@ -332,6 +333,7 @@ def main() -> int:
     if {"seed", "ceiling"} & set(args.systems) and not (args.reference / "seed_fastapi.py").exists():
         sys.exit(f"the reference systems are not in {args.reference}: pass --reference DIR")
 
+    require_redis()
     bench = Bench(args)
     model_port, model = start_model(reply_delay=MODEL_DELAY_S)
     databases: list[str] = []

@@ -40,6 +40,7 @@ from common import (  # noqa: E402
     drop_database,
     free_port,
     production_env,
+    require_redis,
     start_aura,
     upgrade_database,
 )
@@ -214,6 +215,7 @@ def main() -> int:
     parser.add_argument("--worker-class", nargs="+", default=["gevent", "gthread"])
     args = parser.parse_args()
 
+    require_redis()
     url = create_database(args.pg)
     model = None
     try:
