@@ -6,16 +6,19 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from aura import create_app
 from aura.auth import mint_user_token
+from aura.rate_limits import CLEAN_ADDRESS_SECONDS
 from tests.conftest import AUTH
 
 ROOT = Path(__file__).resolve().parent.parent
 SAVE_URL = "/api/v1/memory"
+SHARED_LIMITS = "redis://127.0.0.1:6379/15"  # as production shares limits between instances
 # The shipped defaults (TestingConfig raises them so other tests never trip over them).
 DEFAULTS = {
     "AURA_RATE_LIMIT_WRITE": "120/minute",
@@ -81,6 +84,68 @@ def test_failed_authentication_is_limited_per_address(make_app, db):
     assert client.get("/api/v1/memory/1", headers=AUTH).status_code == 429
     other_address = client.get("/api/v1/memory/1", headers=AUTH, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other_address.status_code == 200
+
+
+BAD_TOKEN = {"Authorization": "Bearer wrong-token"}
+
+
+def _redis_or_skip():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(SHARED_LIMITS, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return client
+
+
+def _lockout_reads(redis_client) -> int:
+    """How many scripts Redis has run: the lockout check is limits' sliding-window read script."""
+    stats = redis_client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+def _new_address(subnet: int) -> str:
+    """An address no earlier run has counted failures for (the Redis counts outlive a test)."""
+    return f"10.{subnet}.{time.time_ns() % 250}.{os.getpid() % 250}"
+
+
+def _get(client, address: str, headers: dict = AUTH) -> int:
+    return client.get("/api/v1/memory/1", headers=headers, environ_base={"REMOTE_ADDR": address}).status_code
+
+
+def test_an_address_in_good_standing_is_not_reread_from_shared_storage_on_every_request(make_app, db):
+    redis_client = _redis_or_skip()
+    client, address = make_app(RATELIMIT_STORAGE_URI=SHARED_LIMITS).test_client(), _new_address(1)
+    assert _get(client, address) == 200
+    before = _lockout_reads(redis_client)
+    assert {_get(client, address) for _ in range(20)} == {200}
+    assert _lockout_reads(redis_client) - before <= 1  # one more at most, if the second ran out
+
+
+def _two_instances(make_app):
+    _redis_or_skip()
+    shared = {"RATELIMIT_STORAGE_URI": SHARED_LIMITS, "AURA_RATE_LIMIT_AUTH_FAILURES": "2/minute"}
+    return make_app(**shared).test_client(), make_app(**shared).test_client()
+
+
+def test_a_lockout_counted_by_another_instance_holds_here_within_a_second(make_app, db):
+    here, elsewhere = _two_instances(make_app)
+    address = _new_address(2)
+    assert _get(here, address) == 200
+    assert [_get(elsewhere, address, BAD_TOKEN) for _ in range(3)] == [401, 401, 429]
+    time.sleep(CLEAN_ADDRESS_SECONDS + 0.1)
+    assert _get(here, address) == 429
+
+
+def test_a_failure_seen_here_ends_good_standing_at_once(make_app, db):
+    here, elsewhere = _two_instances(make_app)
+    address = _new_address(3)
+    assert _get(here, address) == 200
+    assert _get(elsewhere, address, BAD_TOKEN) == 401
+    assert _get(here, address, BAD_TOKEN) == 401
+    # The limit is spent; this process saw a failure itself, so it reads the count again.
+    assert _get(here, address) == 429
 
 
 def test_successful_requests_do_not_count_as_failures(make_app, db):
