@@ -14,8 +14,8 @@ from aura.cookie_sessions import init_cookie_sessions
 from aura.cors import init_cors
 from aura.database import engine_options, ensure_sqlite_directory, ping_idle_connections
 from aura.deadline import init_request_deadline
-from aura.errors import rate_limited, register_error_handlers
-from aura.extensions import api, csrf, db, limiter, login_manager, migrate
+from aura.errors import register_error_handlers
+from aura.extensions import api, csrf, db, login_manager, migrate
 from aura.metrics import count_pool_use, init_metrics
 from aura.proxy import init_proxy
 from aura.rate_limits import init_rate_limits
@@ -36,7 +36,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     app.config.update(overrides or {})
     app.json.sort_keys = False  # keep "status" first, as documented
     # Every setting is checked before the shared extension objects (the OpenAPI registry, the
-    # limiter) are touched, so a refused configuration leaves other apps in the process intact.
+    # login manager) are touched, so a refused configuration leaves other apps in the process intact.
     init_auth(app)
     init_cors(app)
     init_rate_limits(app)
@@ -74,8 +74,6 @@ def register_extensions(app: Flask) -> None:
     init_cookie_sessions(app)
     login_manager.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", rate_limited)
-    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -9,7 +9,6 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import Unauthorized
 
 from aura.auth import Principal, authorize_user, require_api_auth
-from aura.extensions import limiter
 from aura.json_body import JsonBodyParser
 from aura.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
 from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
@@ -90,13 +89,6 @@ def documented_errors(blp: Blueprint, *codes: int, descriptions: dict[int, str] 
         return view
 
     return decorate
-
-
-@limiter.request_filter
-def _limiter_decorators_guard_only_the_admin() -> bool:
-    """Flask-Limiter's decorators guard only the staff login POST; the API counts its own limits
-    (aura.rate_limits). Its per-request work is skipped everywhere else: 5% of a save's CPU."""
-    return request.method in ("GET", "HEAD", "OPTIONS") or request.blueprint != "admin"
 
 
 def _user_id_schema(converter, field, ret: dict, **_) -> dict:

@@ -129,7 +129,6 @@ class BaseConfig:
     RATELIMIT_STORAGE_URI = _str("AURA_RATELIMIT_STORAGE_URI", "memory://")
     # gunicorn worker processes (gunicorn.conf.py reads the same variable); only used for warnings.
     AURA_WORKERS = _int("WEB_CONCURRENCY", 2)
-    RATELIMIT_HEADERS_ENABLED = False  # Retry-After goes on 429s only (aura.errors.rate_limited)
     # Two counters per key (this window and the last, weighted), not one entry per request: the
     # moving window kept up to the limit's count of timestamps per key and shifted that list on
     # every hit, which at the service limit cost more CPU per save than the save itself.

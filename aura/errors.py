@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from limits.errors import StorageError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, interrupted_by_deadline
 from aura.extensions import db
@@ -112,11 +111,11 @@ def handle_unexpected(error: Exception):
     return handle_http_exception(InternalServerError())
 
 
-def rate_limited(limit) -> Response:
-    """Flask-Limiter's breach callback: the standard error (JSON or page), with how long to wait."""
-    wait = max(1, math.ceil(limit.reset_at - time.time()))
-    error = TooManyRequests(f"Rate limit of {limit.limit} exceeded; retry in {wait} s.", retry_after=wait)
-    return current_app.make_response(handle_http_exception(error))
+def handle_rate_limit_storage_down(error: StorageError):
+    """Redis (the shared rate-limit counters) unreachable: nothing can be counted, so nothing is
+    let through unlimited and nothing crashes; the client is told to retry (503)."""
+    current_app.logger.error("rate-limit storage unavailable: %s", error.storage_error.__class__.__name__)
+    return handle_http_exception(ServiceUnavailable("Rate limits cannot be checked; try again shortly."))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -124,4 +123,5 @@ def register_error_handlers(app: Flask) -> None:
     for database_trouble in (OperationalError, PoolTimeoutError, DatabaseDeadlineExceeded):
         app.register_error_handler(database_trouble, handle_database_unavailable)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(StorageError, handle_rate_limit_storage_down)
     app.register_error_handler(Exception, handle_unexpected)

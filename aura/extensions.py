@@ -1,7 +1,5 @@
 """Extension objects, created unbound so the app factory (and tests) can bind them."""
 
-from flask import request
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -37,11 +35,3 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 
 csrf = CSRFProtect()
-
-
-def _rate_limit_key() -> str:
-    """Flask-Limiter's decorators (the staff login) count per client address."""
-    return f"addr:{request.remote_addr}"
-
-
-limiter = Limiter(key_func=_rate_limit_key)

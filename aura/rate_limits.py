@@ -2,8 +2,11 @@
 
 A write or chat through a service token counts against the user it acts for (key: service and
 user id), a user token against its user; each service token also has an overall ceiling.
-Failed authentication counts against the client address. Counters live in Flask-Limiter's
-storage (memory:// per process, or Redis shared by every worker and instance).
+Failed authentication and staff logins count against the client address. Counters live in a
+`limits` storage (memory:// per process, or Redis shared by every worker and instance).
+
+AURA counts each limit where it applies, with the `limits` library directly: Flask-Limiter's
+per-request hooks cost 60-100 us of every request's CPU (15% of a GET) for one decorated view.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import time
 from cachetools import TTLCache
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from aura.auth import Principal
-from aura.extensions import limiter
 
 # Setting -> what it limits (also the order they are checked in config validation).
 LIMIT_SETTINGS = {
@@ -29,6 +33,7 @@ LIMIT_SETTINGS = {
     "AURA_RATE_LIMIT_LOGIN": "staff login attempts per client address",
 }
 _PARSED_KEY = "aura_rate_limits"
+_LIMITER_KEY = "aura_limiter"
 _CLEAN_KEY = "aura_clean_addresses"
 
 # An address found in good standing (not locked out for failed authentication) is remembered
@@ -60,6 +65,9 @@ def parse_limit_settings(config: dict) -> dict[str, list[RateLimitItem]]:
 def init_rate_limits(app: Flask) -> None:
     app.extensions[_PARSED_KEY] = parse_limit_settings(app.config)
     app.extensions[_CLEAN_KEY] = _CleanAddresses()
+    # wrap_exceptions: an unreachable Redis raises limits' StorageError, which the API answers 503.
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True)
+    app.extensions[_LIMITER_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](storage)
     per_process = app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
     if app.config["ENV_NAME"] == "production" and per_process and app.config["AURA_WORKERS"] > 1:
         app.logger.warning(
@@ -72,15 +80,19 @@ def _limits(setting: str) -> list[RateLimitItem]:
     return current_app.extensions[_PARSED_KEY][setting]
 
 
+def _limiter() -> RateLimiter:
+    return current_app.extensions[_LIMITER_KEY]
+
+
 def _hit(setting: str, key: str) -> None:
     """Count one request under ``key``; 429 with Retry-After once any of the setting's limits is spent."""
     for item in _limits(setting):
-        if not limiter.limiter.hit(item, key):
+        if not _limiter().hit(item, key):
             raise _too_many(item, key)
 
 
 def _too_many(item: RateLimitItem, key: str) -> TooManyRequests:
-    reset_at = limiter.limiter.get_window_stats(item, key).reset_time
+    reset_at = _limiter().get_window_stats(item, key).reset_time
     wait = max(1, math.ceil(reset_at - time.time()))
     return TooManyRequests(f"Rate limit of {item} exceeded; retry in {wait} s.", retry_after=wait)
 
@@ -115,6 +127,11 @@ class _CleanAddresses:
             self._seen.pop(key, None)
 
 
+def count_login_attempt() -> None:
+    """Every staff login attempt, right or wrong, counts: password guessing is slowed per address."""
+    _hit("AURA_RATE_LIMIT_LOGIN", f"login:{request.remote_addr}")
+
+
 def _auth_failure_key() -> str:
     return f"auth-failures:{request.remote_addr}"
 
@@ -126,7 +143,7 @@ def refuse_if_too_many_auth_failures() -> None:
     if key in clean:
         return
     for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
-        if not limiter.limiter.test(item, key):
+        if not _limiter().test(item, key):
             raise _too_many(item, key)
     clean.add(key)
 
@@ -135,4 +152,4 @@ def count_auth_failure() -> None:
     key = _auth_failure_key()
     current_app.extensions[_CLEAN_KEY].forget(key)
     for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
-        limiter.limiter.hit(item, key)
+        _limiter().hit(item, key)

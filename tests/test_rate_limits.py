@@ -14,6 +14,7 @@ import pytest
 from aura import create_app
 from aura.auth import mint_user_token
 from aura.rate_limits import CLEAN_ADDRESS_SECONDS
+from tests.admin.conftest import csrf_from
 from tests.conftest import AUTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +190,17 @@ def test_production_warns_when_several_workers_count_limits_apart(caplog):
     create_app("production", {**production, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"})
     create_app("production", {**production, "AURA_WORKERS": 1})
     assert "counted per process" not in caplog.text
+
+
+def test_unreachable_shared_storage_refuses_with_503_and_writes_nothing(make_app, db):
+    """Nothing can be counted, so nothing goes through uncounted, and nothing crashes."""
+    from aura.models import UserMemory
+
+    client = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0").test_client()  # nothing listens
+    response = client.post(SAVE_URL, json={"user_id": 5, "content": "x"}, headers=AUTH)
+    assert response.status_code == 503
+    assert response.json["status"] == "error" and "try again" in response.json["message"]
+    assert db.session.get(UserMemory, 5) is None
+    token = csrf_from(client, "/admin/login")
+    page = client.post("/admin/login", data={"email": "a@example.com", "password": "x", "csrf_token": token})
+    assert page.status_code == 503 and page.mimetype == "text/html"

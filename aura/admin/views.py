@@ -23,11 +23,12 @@ from aura.admin.forms import DeleteForm, LoginForm, MemoryForm, MemorySwitchForm
 from aura.admin.queries import SORTS, search_users
 from aura.admin.sessions import drop_session, end_session, session_problem, start_session
 from aura.chat.prompt import build_messages
-from aura.extensions import limiter, login_manager
+from aura.extensions import login_manager
 from aura.memory import service
 from aura.memory.export import export_memory
 from aura.memory.serialize import export_file
 from aura.memory.settings import get_settings, update_settings
+from aura.rate_limits import count_login_attempt
 from aura.schemas import UserIdPathSchema, UserListArgsSchema
 from aura.staff import authenticate
 
@@ -75,13 +76,10 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["AURA_RATE_LIMIT_LOGIN"],
-    methods=["POST"],
-    key_func=lambda: request.remote_addr,
-)
 def login():
     """Password guessing is slowed per client address (429 page beyond the limit)."""
+    if request.method == "POST":
+        count_login_attempt()
     if current_user.is_authenticated:
         return redirect(url_for("admin.users"))
     form = LoginForm()
