@@ -14,7 +14,7 @@ transaction, on both databases.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -49,6 +49,10 @@ class Write:
     staff_id: int | None
     now: datetime
     max_revisions: int
+
+    def params(self, **extra: object) -> dict:
+        """The bound parameters (dataclasses.asdict would deep-copy each value: 5% of a save's CPU)."""
+        return {**vars(self), **extra}
 
 
 _P = {
@@ -172,7 +176,7 @@ def _one_statement() -> Select:
 
 def save_in_one_statement(conn: Connection, write: Write) -> Row | None:
     """PostgreSQL frontend save; (created_at, updated_at, version), or None if memory is off."""
-    params = {**asdict(write), "keep_older": write.max_revisions - 1}
+    params = write.params(keep_older=write.max_revisions - 1)
     return conn.execute(_one_statement(), params).one_or_none()
 
 
@@ -186,7 +190,7 @@ def lock_user(session: Session, user_id: int, now: datetime, adds_revision: bool
 def write_memory(session: Session, write: Write, version: int, number: int) -> Row:
     """Upsert, revision number ``number`` and pruning in the caller's transaction (after lock_user)."""
     memory, revision, prune = _statements(session.get_bind().dialect.name)
-    params = {**asdict(write), "version": version, "number": number, "keep_older": write.max_revisions}
+    params = write.params(version=version, number=number, keep_older=write.max_revisions)
     saved = session.execute(memory, params).one()
     session.execute(revision, params)
     session.execute(prune, params)
