@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,27 +131,51 @@ def _provider_error(response: httpx.Response, api_key: str) -> LLMError:
     return LLMError(f"{message}: {detail}" if detail else f"{message}.")
 
 
+def _read_whole(response: httpx.Response) -> None:
+    """Read the body now (a reply that is not streamed); the connection goes back to the pool."""
+    try:
+        response.read()
+    finally:
+        response.close()
+
+
 def _rejects_stream_options(response: httpx.Response) -> bool:
     """Older OpenAI-compatible servers refuse the stream_options field (400/422 naming it)."""
     return response.status_code in (400, 422) and "stream_options" in response.text
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy HTTPS_PROXY / HTTP_PROXY name for ``url``, unless NO_PROXY exempts its host."""
+    parsed = httpx.URL(url)
+    if urllib.request.proxy_bypass(parsed.host):
+        return None
+    return urllib.request.getproxies().get(parsed.scheme)
+
+
 class LLMClient:
-    """One pooled HTTP client per app; safe to share between threads."""
+    """One connection pool per app; safe to share between threads.
+
+    Requests go straight to httpx's transport rather than through httpx.Client: a call to the
+    model needs none of the client's cookie jar, redirects, auth flows or per-call URL merging,
+    which cost 250-500 us of CPU per chat turn (a third of the turn's own CPU).
+    """
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
         self._stream_usage = True  # until the server says it does not know stream_options
-        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        self._http = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        self._headers = {"Accept": "application/json, text/event-stream", "User-Agent": "aura"}
+        if settings.api_key:
+            self._headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._url = httpx.URL(settings.completions_url) if settings.configured else None
+        self._timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
+        self._transport = httpx.HTTPTransport(
             # httpx allows 100 connections by default: the 101st concurrent stream would queue.
             limits=httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=100),
+            proxy=environment_proxy(settings.completions_url) if settings.configured else None,
         )
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def _payload(self, messages: list[dict], stream: bool) -> dict:
         payload = {"model": self.settings.model, "messages": messages, "stream": stream}
@@ -168,11 +193,17 @@ class LLMClient:
         attempts = self.settings.max_retries + 1
         for attempt in range(1, attempts + 1):
             error: LLMError
-            request = self._http.build_request(
-                "POST", self.settings.completions_url, json=self._payload(messages, stream)
+            request = httpx.Request(
+                "POST",
+                self._url,
+                json=self._payload(messages, stream),
+                headers=self._headers,
+                extensions={"timeout": self._timeout},
             )
             try:
-                response = self._http.send(request, stream=stream)
+                response = self._transport.handle_request(request)
+                if not stream:
+                    _read_whole(response)
             except httpx.TimeoutException:
                 raise LLMTimeout("The language model did not answer in time.") from None
             except httpx.TransportError as exc:

@@ -144,3 +144,18 @@ def test_an_unusable_model_url_stops_start_up_without_echoing_it(url):
     with pytest.raises(RuntimeError, match="AURA_LLM_BASE_URL must be an http") as raised:
         create_app("testing", {"AURA_LLM_BASE_URL": url, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_proxy_named_in_the_environment_carries_the_calls(make_client, fake_llm, monkeypatch):
+    """As httpx.Client would: HTTP(S)_PROXY routes the call, NO_PROXY exempts the host."""
+    proxy = fake_llm.url.removesuffix("/v1")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(LLMError):  # the fake is no real proxy: it answers 404 to what it got
+        make_client(base_url="http://model.example/v1", max_retries=0).complete(MESSAGES)
+    assert fake_llm.received[-1].path == "http://model.example/v1/chat/completions"
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert make_client().complete(MESSAGES).reply  # straight to the model, not via the "proxy"
+    assert fake_llm.received[-1].path == "/v1/chat/completions"
