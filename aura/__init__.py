@@ -16,6 +16,7 @@ from aura.database import engine_options, ensure_sqlite_directory, ping_idle_con
 from aura.deadline import init_request_deadline
 from aura.errors import register_error_handlers
 from aura.extensions import api, csrf, db, login_manager, migrate
+from aura.fair_turns import init_fair_turns
 from aura.metrics import count_pool_use, init_metrics
 from aura.proxy import init_proxy
 from aura.rate_limits import init_rate_limits
@@ -48,6 +49,7 @@ def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None)
     register_blueprints(app)
     register_error_handlers(app)
     init_request_deadline(app)
+    init_fair_turns(app)
     register_security_headers(app)
     register_commands(app)
     if app.config["AURA_AUTO_MIGRATE"]:

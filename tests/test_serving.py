@@ -5,6 +5,7 @@ Each test runs AURA as production does (gunicorn + gunicorn.conf.py) against loo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -293,3 +294,41 @@ def test_terminated_database_connections_give_503s_never_500s_and_service_recove
         with httpx.Client(base_url=url, headers=AUTH) as http:
             codes = [http.get(f"/api/v1/memory/{i}").status_code for i in range(1, 21)]
         assert codes == [200] * 20 and time.perf_counter() - started < 5
+
+
+def _get_request(path: str) -> bytes:
+    headers = "".join(f"{name}: {value}\r\n" for name, value in AUTH.items())
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+
+
+def _read_responses(sock: socket.socket, count: int) -> bytes:
+    """Read until ``count`` whole responses (each ends with its small JSON body) have arrived."""
+    received = b""
+    while received.count(b"HTTP/1.1 ") < count or not received.endswith(b"}\n"):
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        received += chunk
+    return received
+
+
+def test_a_burst_on_one_connection_does_not_keep_the_worker_from_another(app, db, database_url):
+    """A client with 300 requests queued on its keep-alive connection gets no monopoly: a request
+    on another connection is answered long before the burst is through (on SQLite, where no
+    request waits on I/O, it used to wait for all 300)."""
+    burst = 300
+    with gunicorn(database_url) as base:
+        port = int(base.rsplit(":", 1)[1])
+        greedy, other = (socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2))
+        with greedy, other:
+            for sock in (greedy, other):  # both connections accepted and served once
+                sock.sendall(_get_request("/api/v1/memory/1"))
+                _read_responses(sock, 1)
+            greedy.sendall(_get_request("/api/v1/memory/1") * burst)
+            answered_first = _read_responses(greedy, 1)  # the burst is being served
+            other.sendall(_get_request("/api/v1/memory/2"))
+            _read_responses(other, 1)
+            greedy.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                while chunk := greedy.recv(1 << 20):
+                    answered_first += chunk
+    assert answered_first.count(b"HTTP/1.1 200") < burst // 3
