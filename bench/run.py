@@ -7,16 +7,18 @@ loopback, USERS users with ~2 KB memories):
 - ceiling:     ../shared/reference/ceiling_flask.py, bare Flask + psycopg pool, gunicorn sync
                workers (GET only: the practical ceiling for a Flask read);
 - aura:        AURA as production runs it: gunicorn with gunicorn.conf.py, PostgreSQL;
-- aura-sqlite: the same AURA on its zero-set-up SQLite file.
+- aura-sqlite: the same AURA on its zero-set-up SQLite file;
+- floor:       bench/relay_floor.py, bare Flask relaying a chat message to the model, gunicorn
+               sync workers (chat only: what any Flask app adds to the model's latency here).
 
 Scenarios: GET one memory, POST (save ~2 KB), a 90/10 GET/POST mix, and a whole chat reply
-from a loopback model that answers in 50 ms (AURA only; the model alone is measured too, so
-AURA's overhead is the difference). Every scenario runs --repeat times; the median run by
-throughput is reported. Machines are shared, so compare ratios from one run, not absolutes.
+from a loopback model that answers in 50 ms (AURA and the floor; the model alone is measured
+too, so each one's overhead is the difference). Every scenario runs --repeat times; the median
+run by throughput is reported. Machines are shared, so compare ratios from one run, not absolutes.
 
     scripts/bench                      # installs requirements-bench.txt and wrk, then runs this
     .venv/bin/python bench/run.py [--duration 8] [--repeat 3] [--connections 32]
-                                  [--systems seed ceiling aura aura-sqlite] [--reference DIR]
+                                  [--systems seed ceiling aura aura-sqlite floor] [--reference DIR]
 
 Writes bench/results/<time>.json, .md (the table) and .png (the chart).
 """
@@ -68,6 +70,7 @@ LABELS = {
     "ceiling": "bare Flask handler (gunicorn sync)",
     "aura": "AURA, PostgreSQL",
     "aura-sqlite": "AURA, SQLite",
+    "floor": "bare Flask relay to the model (gunicorn sync)",
     "model": "the loopback model alone",
 }
 
@@ -229,6 +232,23 @@ def run_seed(bench: Bench, url: str) -> None:
         server.wait(timeout=60)
 
 
+def run_relay_floor(bench: Bench, model_port: int) -> None:
+    """The chat analogue of the ceiling: a bare Flask relay, no database, Redis, auth or limits."""
+    port = free_port()
+    server = start(
+        [str(BIN / "gunicorn"), "-w", str(bench.args.workers), "-b", f"127.0.0.1:{port}"]
+        + ["--chdir", str(BENCH), "relay_floor:app"],
+        {**os.environ, "MODEL_URL": f"http://127.0.0.1:{model_port}"},
+        port,
+        "/",
+    )
+    try:
+        bench.measure("floor", port, ["chat"])
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def run_model_alone(bench: Bench, model_port: int) -> None:
     bench.measure("model", model_port, ["chat"], AURA_BENCH_MODEL_DIRECT="1")
 
@@ -242,9 +262,12 @@ def ratios(results: dict) -> dict:
     def ratio(a, b):
         return round(a / b, 2) if a is not None and b else None
 
-    overhead = None
-    if get("aura", "chat", "p50_ms") is not None and get("model", "chat", "p50_ms") is not None:
-        overhead = round(get("aura", "chat", "p50_ms") - get("model", "chat", "p50_ms"), 2)
+    def overhead(system: str) -> float | None:
+        """Chat p50 beyond the model's own p50 (the model alone, measured in the same run)."""
+        if get(system, "chat", "p50_ms") is None or get("model", "chat", "p50_ms") is None:
+            return None
+        return round(get(system, "chat", "p50_ms") - get("model", "chat", "p50_ms"), 2)
+
     return {
         "aura_get_vs_seed": ratio(get("aura", "get", "rps"), get("seed", "get", "rps")),
         "aura_post_vs_seed": ratio(get("aura", "post", "rps"), get("seed", "post", "rps")),
@@ -252,7 +275,9 @@ def ratios(results: dict) -> dict:
         "aura_get_vs_ceiling": ratio(get("aura", "get", "rps"), get("ceiling", "get", "rps")),
         "aura_get_p99_vs_seed": ratio(get("aura", "get", "p99_ms"), get("seed", "get", "p99_ms")),
         "aura_post_p99_vs_seed": ratio(get("aura", "post", "p99_ms"), get("seed", "post", "p99_ms")),
-        "chat_overhead_p50_ms": overhead,
+        "chat_overhead_p50_ms": overhead("aura"),
+        "floor_chat_overhead_p50_ms": overhead("floor"),
+        "aura_chat_overhead_vs_floor": ratio(overhead("aura"), overhead("floor")),
     }
 
 
@@ -318,7 +343,10 @@ def main() -> int:
     )
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
     parser.add_argument(
-        "--systems", nargs="+", default=["seed", "ceiling", "aura", "aura-sqlite"], choices=LABELS
+        "--systems",
+        nargs="+",
+        default=["seed", "ceiling", "aura", "aura-sqlite", "floor"],
+        choices=[system for system in LABELS if system != "model"],
     )
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the median is reported")
@@ -348,7 +376,9 @@ def main() -> int:
         if "seed" in args.systems:
             databases.append(url := create_database(args.pg))
             run_seed(bench, url)
-        if {"aura", "aura-sqlite"} & set(args.systems):
+        if "floor" in args.systems:
+            run_relay_floor(bench, model_port)
+        if {"aura", "aura-sqlite", "floor"} & set(args.systems):
             run_model_alone(bench, model_port)
     finally:
         model.terminate()

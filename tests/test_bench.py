@@ -45,6 +45,7 @@ RESULTS = {
         "chat": {"rps": 18.0, "p50_ms": 53.5, "p99_ms": 56.0, "non_2xx": 2, "socket_errors": 1},
     },
     "model": {"chat": {"rps": 20.0, "p50_ms": 50.5, "p99_ms": 51.0, "non_2xx": 0, "socket_errors": 0}},
+    "floor": {"chat": {"rps": 19.0, "p50_ms": 52.0, "p99_ms": 53.0, "non_2xx": 0, "socket_errors": 0}},
 }
 
 
@@ -52,6 +53,7 @@ def test_ratios_compare_systems_from_the_same_run_and_say_what_was_not_measured(
     r = ratios(RESULTS)
     assert (r["aura_get_vs_seed"], r["aura_get_vs_ceiling"], r["aura_get_p99_vs_seed"]) == (4.0, 0.5, 0.3)
     assert r["chat_overhead_p50_ms"] == 3.0
+    assert (r["floor_chat_overhead_p50_ms"], r["aura_chat_overhead_vs_floor"]) == (1.5, 2.0)
     assert r["aura_post_vs_seed"] is None
 
 
@@ -59,3 +61,16 @@ def test_the_markdown_table_counts_every_failed_request():
     table = markdown({"results": RESULTS, "ratios": ratios(RESULTS)})
     assert "| AURA, PostgreSQL | chat | 18 | 53.5 ms | 56.0 ms | 3 |" in table
     assert "| aura_post_vs_seed | n/a |" in table
+
+
+def test_the_relay_floor_answers_the_chat_request_through_the_model(model_url, monkeypatch):
+    """The floor does the least any Flask relay can: read the message, ask the model, answer."""
+    import relay_floor
+
+    monkeypatch.setattr(relay_floor, "_model", relay_floor.urlsplit(model_url))
+    monkeypatch.setattr(relay_floor, "_connection", None)
+    client = relay_floor.app.test_client()
+    for _ in range(2):  # the second turn reuses the kept-alive connection
+        reply = client.post("/api/v1/orcha/chat", json={"user_id": 1, "message": "What do I like?"})
+        assert reply.json == {"status": "ok", "reply": "Hello from the bench model."}
+    relay_floor._connection.close()
