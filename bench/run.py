@@ -17,7 +17,7 @@ too, so each one's overhead is the difference). Every scenario runs --repeat tim
 run by throughput is reported. Machines are shared, so compare ratios from one run, not absolutes.
 
     scripts/bench                      # installs requirements-bench.txt and wrk, then runs this
-    .venv/bin/python bench/run.py [--duration 8] [--repeat 3] [--connections 32]
+    .venv/bin/python bench/run.py [--duration 8] [--warmup 6] [--repeat 3] [--connections 32]
                                   [--systems seed ceiling aura aura-sqlite floor] [--reference DIR]
 
 Writes bench/results/<time>.json, .md (the table) and .png (the chart).
@@ -55,6 +55,7 @@ from common import (  # noqa: E402
     free_port,
     production_env,
     require_redis,
+    settle_database,
     start,
     start_aura,
     upgrade_database,
@@ -127,7 +128,9 @@ class Bench:
     def measure(self, system: str, port: int, scenarios: list[str], **env: str) -> None:
         for scenario in scenarios:
             connections = self.args.chat_connections if scenario == "chat" else self.args.connections
-            wrk(port, scenario, 2, connections, **env)  # warm-up: pools, prepared statements, caches
+            # Warm-up, not counted: pools, database backends, prepared statements, caches. After
+            # 2 s of it, back-to-back 5 s runs of AURA's GET went 683, 812, 767, 773, 925 req/s.
+            wrk(port, scenario, self.args.warmup, connections, **env)
             runs = [
                 wrk(port, scenario, self.args.duration, connections, **env) for _ in range(self.args.repeat)
             ]
@@ -182,6 +185,7 @@ def run_aura(
     env = production_env(url, bench.args.workers, port, model_port)
     upgrade_database(env)
     seed_aura(url)
+    settle_database(url)
     server = start_aura(env, port, "/api/v1/memory/1")
     try:
         bench.measure(system, port, ["get", "post", "mix", "chat"], AURA_BENCH_TOKEN=TOKEN)
@@ -192,22 +196,30 @@ def run_aura(
         then()
 
 
-def run_ceiling(bench: Bench, url: str) -> None:
-    """The bare handler reads the same user_memories table AURA just served."""
+def run_bare_flask(
+    bench: Bench, system: str, app: str, app_dir: Path, env: dict[str, str], scenarios: list[str]
+) -> None:
+    """A bare Flask reference under gunicorn's default sync workers, as many as AURA's."""
     port = free_port()
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     server = start(
         [str(BIN / "gunicorn"), "-w", str(bench.args.workers), "-b", f"127.0.0.1:{port}"]
-        + ["--chdir", str(bench.args.reference), "ceiling_flask:app"],
-        {**os.environ, "CEIL_PG_DSN": dsn},
+        + ["--chdir", str(app_dir), app],
+        {**os.environ, **env},
         port,
-        "/api/v1/memory/1",
+        "/",
     )
     try:
-        bench.measure("ceiling", port, ["get"])
+        bench.measure(system, port, scenarios)
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def run_ceiling(bench: Bench, url: str) -> None:
+    """The bare handler reads the same user_memories table AURA just served (and wrote to)."""
+    settle_database(url)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    run_bare_flask(bench, "ceiling", "ceiling_flask:app", bench.args.reference, {"CEIL_PG_DSN": dsn}, ["get"])
 
 
 def run_seed(bench: Bench, url: str) -> None:
@@ -226,6 +238,7 @@ def run_seed(bench: Bench, url: str) -> None:
                 http.post(
                     "/api/v1/memory", json={"user_id": user_id, "content": memory_text(user_id)}
                 ).raise_for_status()
+        settle_database(url)
         bench.measure("seed", port, ["get", "post", "mix"])
     finally:
         server.terminate()
@@ -234,19 +247,8 @@ def run_seed(bench: Bench, url: str) -> None:
 
 def run_relay_floor(bench: Bench, model_port: int) -> None:
     """The chat analogue of the ceiling: a bare Flask relay, no database, Redis, auth or limits."""
-    port = free_port()
-    server = start(
-        [str(BIN / "gunicorn"), "-w", str(bench.args.workers), "-b", f"127.0.0.1:{port}"]
-        + ["--chdir", str(BENCH), "relay_floor:app"],
-        {**os.environ, "MODEL_URL": f"http://127.0.0.1:{model_port}"},
-        port,
-        "/",
-    )
-    try:
-        bench.measure("floor", port, ["chat"])
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    env = {"MODEL_URL": f"http://127.0.0.1:{model_port}"}
+    run_bare_flask(bench, "floor", "relay_floor:app", BENCH, env, ["chat"])
 
 
 def run_model_alone(bench: Bench, model_port: int) -> None:
@@ -349,6 +351,7 @@ def main() -> int:
         choices=[system for system in LABELS if system != "model"],
     )
     parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=6, help="seconds of load before each scenario's runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the median is reported")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
