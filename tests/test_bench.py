@@ -70,7 +70,10 @@ def test_the_relay_floor_answers_the_chat_request_through_the_model(model_url, m
     monkeypatch.setattr(relay_floor, "_model", relay_floor.urlsplit(model_url))
     monkeypatch.setattr(relay_floor, "_connection", None)
     client = relay_floor.app.test_client()
-    for _ in range(2):  # the second turn reuses the kept-alive connection
+    sockets = []
+    for _ in range(2):
         reply = client.post("/api/v1/orcha/chat", json={"user_id": 1, "message": "What do I like?"})
         assert reply.json == {"status": "ok", "reply": "Hello from the bench model."}
+        sockets.append(relay_floor._connection.sock)
     relay_floor._connection.close()
+    assert sockets[0] is sockets[1] is not None  # the second turn went over the kept-alive connection
