@@ -111,17 +111,22 @@ def test_bodies_over_aura_s_limit_stop_at_nginx(nginx_in_front):
 
 
 def test_slow_clients_wait_on_nginx_not_on_aura(nginx_in_front):
+    """40 clients that never finish their request headers are held by nginx, and a request
+    behind them is answered at once (a stall would last until their timeouts, seconds; the
+    bound leaves room for a slow shared machine, not for that)."""
     port = int(nginx_in_front.rsplit(":", 1)[1])
-    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
-    try:
-        for sock in slow:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
-        started = time.perf_counter()
-        assert httpx.get(f"{nginx_in_front}/api/v1/memory/1", headers=AUTH).status_code == 200
-        assert time.perf_counter() - started < 0.5
-    finally:
-        for sock in slow:
-            sock.close()
+    with httpx.Client(base_url=nginx_in_front, headers=AUTH) as http:
+        assert http.get("/api/v1/memory/1").status_code == 200  # connections and caches warmed
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        try:
+            for sock in slow:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+            started = time.perf_counter()
+            assert http.get("/api/v1/memory/1").status_code == 200
+            assert time.perf_counter() - started < 1.0
+        finally:
+            for sock in slow:
+                sock.close()
 
 
 def test_aura_sees_the_scheme_and_host_nginx_was_asked_for(nginx_in_front):

@@ -146,7 +146,8 @@ def test_a_frozen_database_gives_503s_in_time_and_service_resumes_when_it_thaws(
                 health_time, health = timed(lambda: httpx.get(f"{base}/healthz", timeout=5))
                 (read_time, read_response), (ready_time, ready_response) = read.result(), ready.result()
 
-            assert health.status_code == 200 and health_time < 0.2
+            # A worker stuck on the frozen database would answer only after the 2 s deadline.
+            assert health.status_code == 200 and health_time < 1.0, health_time
             assert ready_response.status_code == 503 and ready_time < 2.0, ready_time
             assert read_response.status_code == 503, base.log()
             assert read_response.json()["status"] == "error"
@@ -182,7 +183,8 @@ def test_a_save_blocked_by_a_held_lock_is_503_while_other_requests_flow(app, db,
                     time.sleep(0.3)
                     other_time, other = timed(lambda: httpx.get(f"{base}/api/v1/memory/6", headers=AUTH))
                     blocked_time, blocked_response = blocked.result()
-            assert other.status_code == 200 and other_time < 0.5
+            # Queued behind the blocked save, it would take 1.2 s or more (its 1.5 s timeout).
+            assert other.status_code == 200 and other_time < 0.9, other_time
             assert blocked_response.status_code == 503 and 1.0 < blocked_time < 3.0, blocked_time
             after = httpx.get(f"{base}/api/v1/memory/6", headers=AUTH).json()["memory"]
             assert after["content"] == "one"  # nothing half-written
