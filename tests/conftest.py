@@ -21,6 +21,8 @@ from tests.fake_llm import FakeLLM
 FAKE_API_KEY = "sk-test-do-not-leak-0123456789"
 SERVICE_TOKEN = "test-service-token-with-enough-entropy-0123456789"  # TestingConfig's "tests" token
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+# Redis database where tests share rate limits, as production instances do (14: scale-out tests).
+SHARED_LIMITS = "redis://127.0.0.1:6379/15"
 
 
 def close_app(app: Flask) -> None:
@@ -177,3 +179,16 @@ def browser_page():
         page.dialogs = dialogs
         yield page
         browser.close()
+
+
+@pytest.fixture()
+def shared_limits_redis():
+    """A client of the Redis database in SHARED_LIMITS; the test is skipped where none runs."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(SHARED_LIMITS, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield client
+    client.close()

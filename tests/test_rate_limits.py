@@ -15,11 +15,10 @@ from aura import create_app
 from aura.auth import mint_user_token
 from aura.rate_limits import CLEAN_ADDRESS_SECONDS
 from tests.admin.conftest import csrf_from
-from tests.conftest import AUTH
+from tests.conftest import AUTH, SHARED_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAVE_URL = "/api/v1/memory"
-SHARED_LIMITS = "redis://127.0.0.1:6379/15"  # as production shares limits between instances
 # The shipped defaults (TestingConfig raises them so other tests never trip over them).
 DEFAULTS = {
     "AURA_RATE_LIMIT_WRITE": "120/minute",
@@ -90,16 +89,6 @@ def test_failed_authentication_is_limited_per_address(make_app, db):
 BAD_TOKEN = {"Authorization": "Bearer wrong-token"}
 
 
-def _redis_or_skip():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(SHARED_LIMITS, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    return client
-
-
 def _lockout_reads(redis_client) -> int:
     """How many scripts Redis has run: the lockout check is limits' sliding-window read script."""
     stats = redis_client.info("commandstats")
@@ -115,8 +104,10 @@ def _get(client, address: str, headers: dict = AUTH) -> int:
     return client.get("/api/v1/memory/1", headers=headers, environ_base={"REMOTE_ADDR": address}).status_code
 
 
-def test_an_address_in_good_standing_is_not_reread_from_shared_storage_on_every_request(make_app, db):
-    redis_client = _redis_or_skip()
+def test_an_address_in_good_standing_is_not_reread_from_shared_storage_on_every_request(
+    make_app, db, shared_limits_redis
+):
+    redis_client = shared_limits_redis
     client, address = make_app(RATELIMIT_STORAGE_URI=SHARED_LIMITS).test_client(), _new_address(1)
     assert _get(client, address) == 200
     before = _lockout_reads(redis_client)
@@ -125,12 +116,11 @@ def test_an_address_in_good_standing_is_not_reread_from_shared_storage_on_every_
 
 
 def _two_instances(make_app):
-    _redis_or_skip()
     shared = {"RATELIMIT_STORAGE_URI": SHARED_LIMITS, "AURA_RATE_LIMIT_AUTH_FAILURES": "2/minute"}
     return make_app(**shared).test_client(), make_app(**shared).test_client()
 
 
-def test_a_lockout_counted_by_another_instance_holds_here_within_a_second(make_app, db):
+def test_a_lockout_counted_by_another_instance_holds_here_within_a_second(make_app, db, shared_limits_redis):
     here, elsewhere = _two_instances(make_app)
     address = _new_address(2)
     assert _get(here, address) == 200
@@ -139,7 +129,7 @@ def test_a_lockout_counted_by_another_instance_holds_here_within_a_second(make_a
     assert _get(here, address) == 429
 
 
-def test_a_failure_seen_here_ends_good_standing_at_once(make_app, db):
+def test_a_failure_seen_here_ends_good_standing_at_once(make_app, db, shared_limits_redis):
     here, elsewhere = _two_instances(make_app)
     address = _new_address(3)
     assert _get(here, address) == 200
@@ -187,7 +177,7 @@ def test_production_warns_when_several_workers_count_limits_apart(caplog):
     create_app("production", production)
     assert "counted per process" in caplog.text
     caplog.clear()
-    create_app("production", {**production, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"})
+    create_app("production", {**production, "RATELIMIT_STORAGE_URI": SHARED_LIMITS})
     create_app("production", {**production, "AURA_WORKERS": 1})
     assert "counted per process" not in caplog.text
 

@@ -9,7 +9,7 @@ import pytest
 
 from aura import create_app
 from aura.config import DEFAULT_SECRET_KEY
-from tests.conftest import AUTH, LiveServer, service_client
+from tests.conftest import AUTH, SHARED_LIMITS, LiveServer, service_client
 
 STRONG = "s" * 40
 
@@ -78,16 +78,11 @@ class TestRateLimits:
         assert codes == [200, 200, 429]
         assert client.post("/api/v1/memory", json={"user_id": 1, "content": "x"}).status_code == 200
 
-    def test_limits_can_live_in_redis(self, make_app, db):
+    def test_limits_can_live_in_redis(self, make_app, db, shared_limits_redis):
         """Optional shared storage for several gunicorn workers (Redis runs on these machines)."""
-        redis = pytest.importorskip("redis")
-        try:
-            redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
-        except redis.exceptions.ConnectionError:
-            pytest.skip("no Redis on 127.0.0.1:6379")
         key = f"{time.time_ns()}"
         app = make_app(
-            RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+            RATELIMIT_STORAGE_URI=SHARED_LIMITS,
             AURA_RATE_LIMIT_WRITE="1 per minute",
             AURA_SERVICE_TOKENS=f"redis{key}={'r' * 40}",
         )
