@@ -218,8 +218,7 @@ class LLMClient:
             else:
                 if response.status_code == 200:
                     return response
-                response.read()  # an error body is small; it says what went wrong
-                response.close()
+                _read_whole(response)  # an error body is small; it says what went wrong
                 if stream and self._stream_usage and _rejects_stream_options(response):
                     log.warning("LLM server does not accept stream_options; streaming without usage")
                     self._stream_usage = False
