@@ -12,7 +12,12 @@ from aura.chat.service import check_llm_url, init_llm
 from aura.config import MIGRATIONS_DIR, PROJECT_ROOT, config_for
 from aura.cookie_sessions import init_cookie_sessions
 from aura.cors import init_cors
-from aura.database import engine_options, ensure_sqlite_directory, ping_idle_connections
+from aura.database import (
+    engine_options,
+    ensure_sqlite_directory,
+    ping_idle_connections,
+    scope_timeouts_to_transactions,
+)
 from aura.deadline import init_request_deadline
 from aura.errors import register_error_handlers
 from aura.extensions import api, csrf, db, login_manager, migrate
@@ -67,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         ping_idle_connections(db.engine)
+        scope_timeouts_to_transactions(db.engine, app.config)
         count_pool_use(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
     api.ERROR_SCHEMA = ErrorSchema  # document our error shape instead of flask-smorest's

@@ -66,6 +66,9 @@ class BaseConfig:
     AURA_DB_POOL_OVERFLOW = _int("AURA_DB_POOL_OVERFLOW", 0)
     # How AURA's connections show in pg_stat_activity (e.g. aura-web-1 per instance).
     AURA_DB_APPLICATION_NAME = _str("AURA_DB_APPLICATION_NAME", "aura")
+    # What sits between AURA and PostgreSQL (aura.database): "none" (direct, or PgBouncer in session
+    # mode) or "pgbouncer-transaction" (no server-side prepared statements, timeouts per transaction).
+    AURA_DB_POOLER = _str("AURA_DB_POOLER", "none")
     # Client-side bound on a request's database work (gevent workers): a frozen server that
     # accepts bytes but never answers cannot enforce statement_timeout itself.
     AURA_DB_REQUEST_TIMEOUT = _float("AURA_DB_REQUEST_TIMEOUT", 6.0)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from weakref import WeakSet
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -17,18 +18,36 @@ from sqlalchemy.engine import Connection, Engine, make_url
 IDLE_PING_SECONDS = 2.0
 
 
+POOLERS = ("none", "pgbouncer-transaction")
+
+
 def engine_options(database_uri: str, config: dict) -> dict:
     """Options that make each backend survive restarts and hangs (PostgreSQL) and concurrent writers (SQLite).
 
     PostgreSQL: every wait is bounded. Connecting (AURA_DB_CONNECT_TIMEOUT), a statement or a lock
     wait on the server (AURA_DB_STATEMENT_TIMEOUT_MS), and waiting for a pooled connection
     (AURA_DB_POOL_TIMEOUT): each ends in an error the API answers with 503, never a hung request.
+
+    Behind PgBouncer in transaction mode (AURA_DB_POOLER=pgbouncer-transaction) a server
+    connection serves another client after each transaction. A statement psycopg prepared on it
+    would then run for whoever comes next (its name reused with other SQL and other users' ids),
+    so nothing is prepared server-side; and the timeouts, which would be a startup parameter
+    PgBouncer refuses, are set per transaction instead (scope_timeouts_to_transactions).
     """
     url = make_url(database_uri)
     if url.get_backend_name() == "sqlite":
         # Writers wait up to 30 s for the lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}}
+    pooler = pooler_of(config)
     statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
+    connect_args: dict = {
+        "connect_timeout": max(1, int(config["AURA_DB_CONNECT_TIMEOUT"])),
+        "application_name": config["AURA_DB_APPLICATION_NAME"],
+    }
+    if pooler == "pgbouncer-transaction":
+        connect_args["prepare_threshold"] = None
+    else:
+        connect_args["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"
     return {
         # Checked on checkout only after sitting idle (see _ping_idle_connections), not every time.
         "pool_pre_ping": False,
@@ -36,12 +55,56 @@ def engine_options(database_uri: str, config: dict) -> dict:
         "max_overflow": int(config["AURA_DB_POOL_OVERFLOW"]),
         "pool_timeout": float(config["AURA_DB_POOL_TIMEOUT"]),
         "pool_recycle": 1800,
-        "connect_args": {
-            "connect_timeout": max(1, int(config["AURA_DB_CONNECT_TIMEOUT"])),
-            "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
-            "application_name": config["AURA_DB_APPLICATION_NAME"],
-        },
+        "connect_args": connect_args,
     }
+
+
+def pooler_of(config: dict) -> str:
+    """AURA_DB_POOLER, checked: a misspelt pooler must not silently mean "direct"."""
+    pooler = (config.get("AURA_DB_POOLER") or "none").strip().lower()
+    if pooler not in POOLERS:
+        raise RuntimeError(f"AURA_DB_POOLER={pooler!r} is not one of {', '.join(POOLERS)}")
+    return pooler
+
+
+def scope_timeouts_to_transactions(engine: Engine, config: dict) -> None:
+    """Behind a transaction pooler: statement and lock timeouts as SET LOCAL at each transaction's start.
+
+    SET LOCAL ends with the transaction, so it never leaks to the next client of the server
+    connection (a plain SET would). One extra round trip per transaction, both settings in it.
+    Autocommit connections (migrations) run without: SET LOCAL means nothing outside a
+    transaction, and DEPLOY.md shows role defaults as the backstop for those.
+    """
+    if engine.dialect.name == "sqlite" or pooler_of(config) != "pgbouncer-transaction":
+        return
+    statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
+    set_timeouts = f"SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {statement_ms}"
+
+    @event.listens_for(engine, "begin")
+    def _set_local_timeouts(conn: Connection) -> None:
+        if not conn.connection.driver_connection.autocommit:
+            conn.exec_driver_sql(set_timeouts)
+
+    _TIMEOUTS_PER_TRANSACTION.add(engine)
+
+
+_TIMEOUTS_PER_TRANSACTION: WeakSet[Engine] = WeakSet()
+
+
+@contextmanager
+def single_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for one statement that is atomic by itself (the hot GET and save).
+
+    Directly connected it runs in autocommit: no BEGIN and no COMMIT, one round trip. Behind a
+    transaction pooler its timeouts exist only inside a transaction, so it runs in one there:
+    three more round trips, and no statement AURA sends is ever without its timeouts.
+    """
+    if engine in _TIMEOUTS_PER_TRANSACTION:
+        with engine.begin() as conn:
+            yield conn
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
 
 
 def ensure_sqlite_directory(database_uri: str) -> None:
@@ -77,6 +140,20 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
         else:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         yield conn
+
+
+@event.listens_for(Engine, "handle_error")
+def _discard_connections_out_of_step(context) -> None:
+    """A connection whose replies no longer match its commands cannot be used again.
+
+    PgBouncer passes on the FATAL error of a server connection PostgreSQL terminated (a
+    restart, a failover) and keeps the client connection open: psycopg then reads two results
+    for its next command ("received 2 results from command 'BEGIN'", an InternalError). It is
+    a lost connection, not a bug: marked disconnected, the pool drops it and the API says 503.
+    """
+    message = str(context.original_exception)
+    if "results from command" in message and message.startswith("received "):
+        context.is_disconnect = True
 
 
 def ping_idle_connections(engine: Engine) -> None:

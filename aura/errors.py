@@ -92,14 +92,34 @@ def handle_database_unavailable(error: Exception):
     """
     db.session.rollback()
     abandon_pool_if_deadline_hit(error, db.engine)
-    cause = getattr(error, "orig", None) or error
-    current_app.logger.error("database unavailable: %s", cause.__class__.__name__)
+    current_app.logger.error("database unavailable: %s", describe_database_error(error))
     return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
 
 
+# Driver messages that have a known cause in AURA's own settings, and what to change.
+_HINTS = {
+    "unsupported startup parameter": "behind PgBouncer in transaction mode, set AURA_DB_POOLER=pgbouncer-transaction",
+    "prepared statement": "a pooler in transaction mode mixes prepared statements: set AURA_DB_POOLER=pgbouncer-transaction",
+}
+_LOGGED_MESSAGE_CHARS = 300
+
+
+def describe_database_error(error: BaseException) -> str:
+    """The driver's class and first message line (e.g. which parameter PgBouncer refused), plus a hint.
+
+    Operational messages name servers, parameters and timeouts, not memory text; the line is
+    still cut short so a long server detail never floods the log.
+    """
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0][:_LOGGED_MESSAGE_CHARS]
+    described = f"{cause.__class__.__name__}: {first_line}" if first_line else cause.__class__.__name__
+    hint = next((hint for needle, hint in _HINTS.items() if needle in first_line), None)
+    return f"{described} ({hint})" if hint else described
+
+
 def handle_database_error(error: DBAPIError):
-    """Other driver errors are bugs (500), unless the request deadline caused them (503)."""
-    if interrupted_by_deadline(error):
+    """Other driver errors are bugs (500), unless the connection was lost or the deadline hit (503)."""
+    if error.connection_invalidated or interrupted_by_deadline(error):
         return handle_database_unavailable(error)
     return handle_unexpected(error)
 

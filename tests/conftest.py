@@ -17,6 +17,7 @@ from aura import MIGRATIONS_DIR, create_app
 from aura.extensions import db as _db
 from tests.databases import fresh_database
 from tests.fake_llm import FakeLLM
+from tests.pgbouncer import pgbouncer
 
 FAKE_API_KEY = "sk-test-do-not-leak-0123456789"
 SERVICE_TOKEN = "test-service-token-with-enough-entropy-0123456789"  # TestingConfig's "tests" token
@@ -34,8 +35,18 @@ def close_app(app: Flask) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
+    """The session's database; through a PgBouncer in that mode when AURA_TEST_PGBOUNCER names one.
+
+    .ci/run's PgBouncer leg sets AURA_TEST_PGBOUNCER=transaction with
+    AURA_DB_POOLER=pgbouncer-transaction, as production behind PgBouncer runs.
+    """
     with fresh_database(tmp_path_factory.mktemp("db")) as url:
-        yield url
+        mode = os.environ.get("AURA_TEST_PGBOUNCER")
+        if not mode:
+            yield url
+            return
+        with pgbouncer(url, mode=mode, pool_size=20) as bouncer:
+            yield bouncer.url_for(url)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from aura import database
 from aura.extensions import db as _db
@@ -19,15 +21,23 @@ def drop_connections(database_url: str, application_name: str = "aura") -> int:
     """What a server restart or failover does to a pool: every connection it holds is dead.
 
     Only this test database's connections of that application, so nothing else is disturbed.
+    Behind the tests' PgBouncer (AURA_TEST_PGBOUNCER) its server connections are the ones to
+    kill, whichever client last named them, so every other connection to the database goes;
+    the kill itself runs on a direct connection, which is never one of them.
     """
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    behind_pgbouncer = bool(os.environ.get("AURA_TEST_PGBOUNCER"))
+    direct_url = make_url(databases.test_backend_url()).set(database=make_url(database_url).database)
+    admin = create_engine(direct_url, isolation_level="AUTOCOMMIT")
     query = text(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE application_name = :app AND datname = current_database() AND pid <> pg_backend_pid()"
+        " WHERE (application_name = :app OR :any_application) AND datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
     )
     try:
         with admin.connect() as conn:
-            return conn.execute(query, {"app": application_name}).scalar_one()
+            return conn.execute(
+                query, {"app": application_name, "any_application": behind_pgbouncer}
+            ).scalar_one()
     finally:
         admin.dispose()
 

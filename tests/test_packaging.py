@@ -25,3 +25,31 @@ def test_development_requirements_add_the_tools_on_top_of_production():
     dev = ROOT / "requirements-dev.txt"
     assert "-r requirements.txt" in dev.read_text().splitlines()
     assert requirement_names(dev) >= DEV_ONLY
+
+
+def test_env_example_sets_every_setting_it_names_to_the_documented_default(monkeypatch):
+    """`cp .env.example .env` must not silently bring back old values (it once set a pool of 15 + 5)."""
+    import importlib
+
+    from aura import config
+
+    example = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            example[name] = value
+    for name in example:
+        monkeypatch.delenv(name, raising=False)
+    defaults = importlib.reload(config).BaseConfig
+    try:
+        compared = {name: value for name, value in example.items() if value and hasattr(defaults, name)}
+        assert len(compared) > 20
+        for name, value in compared.items():
+            default = getattr(defaults, name)
+            if isinstance(default, bool):
+                assert (value.lower() in {"1", "true", "yes", "on"}) == default, name
+            else:
+                assert type(default)(value) == default, (name, value, default)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import scoped_session
 
+from aura.database import single_statement
 from aura.extensions import db
 from aura.memory import statements
 from aura.metrics import MEMORY_SAVES
@@ -173,7 +174,7 @@ def save_memory(
     write = _new_write(user_id, content, source, actor)
     if actor.staff_id is None and expected_version is None and db.engine.dialect.name == "postgresql":
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with single_statement(db.engine) as conn:
             row = statements.save_in_one_statement(conn, write)
         if row is None:
             raise MemoryDisabled(user_id)
@@ -212,7 +213,7 @@ def _read_memory(statement, user_id: int) -> Memory | None:
     """
     for attempt in (1, 2):
         try:
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with single_statement(db.engine) as conn:
                 return memory_from_row(user_id, conn.execute(statement, {"user_id": user_id}).one_or_none())
         except DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:

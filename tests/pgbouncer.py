@@ -1,0 +1,120 @@
+"""A real PgBouncer (Debian's package) on a loopback port, in front of the tests' PostgreSQL.
+
+Production databases sit behind PgBouncer; in transaction mode a server connection passes to
+another client after every transaction, which is what the tests through it must survive.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+PGBOUNCER = Path("/usr/sbin/pgbouncer")
+CONFIG = """\
+[databases]
+* = host={host} port={port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {listen_port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {directory}/userlist.txt
+pool_mode = {mode}
+default_pool_size = {pool_size}
+max_client_conn = 2000
+server_reset_query =
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+"""
+
+
+def require_pgbouncer() -> None:
+    """Skip where PgBouncer is missing locally; fail under CI, whose .ci/run installs it."""
+    if PGBOUNCER.exists():
+        return
+    message = "Debian's pgbouncer is not installed (apt-get install pgbouncer); .ci/run installs it"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PgBouncer:
+    """A running PgBouncer: ``url_for(database_url)`` is that database reached through it."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.port = port
+        self.directory = directory
+
+    def url_for(self, database_url: str) -> str:
+        url = make_url(database_url).set(host="127.0.0.1", port=self.port)
+        return url.render_as_string(hide_password=False)
+
+    def log(self) -> str:
+        return (self.directory / "pgbouncer.log").read_text(errors="replace")
+
+
+@contextmanager
+def pgbouncer(database_url: str, mode: str = "transaction", pool_size: int = 8) -> Iterator[PgBouncer]:
+    """Start PgBouncer in ``mode`` with ``pool_size`` server connections per database and user."""
+    require_pgbouncer()
+    server = make_url(database_url)
+    directory = Path(tempfile.mkdtemp(prefix="aura-pgbouncer-"))
+    port = _free_port()
+    (directory / "userlist.txt").write_text(f'"{server.username or "postgres"}" ""\n')
+    (directory / "pgbouncer.ini").write_text(
+        CONFIG.format(
+            host=server.host or "127.0.0.1",
+            port=server.port or 5432,
+            listen_port=port,
+            directory=directory,
+            mode=mode,
+            pool_size=pool_size,
+        )
+    )
+    command = [str(PGBOUNCER), str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        shutil.chown(directory, "postgres")
+        command[1:1] = ["-u", "postgres"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bouncer = PgBouncer(port, directory)
+    try:
+        _wait_for_port(port, process, bouncer)
+        yield bouncer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, bouncer: PgBouncer) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = bouncer.log() if (bouncer.directory / "pgbouncer.log").exists() else "(no log)"
+                raise RuntimeError(f"PgBouncer did not start: {log}") from None
+            time.sleep(0.05)
