@@ -97,9 +97,10 @@ def handle_database_unavailable(error: Exception):
 
 
 # Driver messages that have a known cause in AURA's own settings, and what to change.
+_POOLER_FIX = "set AURA_DB_POOLER=pgbouncer-transaction"
 _HINTS = {
-    "unsupported startup parameter": "behind PgBouncer in transaction mode, set AURA_DB_POOLER=pgbouncer-transaction",
-    "prepared statement": "a pooler in transaction mode mixes prepared statements: set AURA_DB_POOLER=pgbouncer-transaction",
+    "unsupported startup parameter": f"behind PgBouncer in transaction mode, {_POOLER_FIX}",
+    "prepared statement": f"a pooler in transaction mode mixes prepared statements: {_POOLER_FIX}",
 }
 _LOGGED_MESSAGE_CHARS = 300
 
