@@ -92,7 +92,7 @@ def handle_database_unavailable(error: Exception):
     """
     db.session.rollback()
     abandon_pool_if_deadline_hit(error, db.engine)
-    current_app.logger.error("database unavailable: %s", describe_database_error(error))
+    current_app.logger.error("database unavailable: %s", describe_driver_error(error))
     return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
 
 
@@ -105,7 +105,7 @@ _HINTS = {
 _LOGGED_MESSAGE_CHARS = 300
 
 
-def describe_database_error(error: BaseException) -> str:
+def describe_driver_error(error: BaseException) -> str:
     """The driver's class and first message line (e.g. which parameter PgBouncer refused), plus a hint.
 
     Operational messages name servers, parameters and timeouts, not memory text; the line is
@@ -135,7 +135,7 @@ def handle_unexpected(error: Exception):
 def handle_rate_limit_storage_down(error: StorageError):
     """Redis (the shared rate-limit counters) unreachable: nothing can be counted, so nothing is
     let through unlimited and nothing crashes; the client is told to retry (503)."""
-    current_app.logger.error("rate-limit storage unavailable: %s", error.storage_error.__class__.__name__)
+    current_app.logger.error("rate-limit storage unavailable: %s", describe_driver_error(error.storage_error))
     return handle_http_exception(ServiceUnavailable("Rate limits cannot be checked; try again shortly."))
 
 

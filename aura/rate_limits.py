@@ -15,6 +15,7 @@ import math
 import threading
 import time
 
+import redis
 from cachetools import TTLCache
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
@@ -66,7 +67,8 @@ def init_rate_limits(app: Flask) -> None:
     app.extensions[_PARSED_KEY] = parse_limit_settings(app.config)
     app.extensions[_CLEAN_KEY] = _CleanAddresses()
     # wrap_exceptions: an unreachable Redis raises limits' StorageError, which the API answers 503.
-    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True)
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    storage = storage_from_string(uri, wrap_exceptions=True, **redis_pool_options(uri, app.config))
     app.extensions[_LIMITER_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](storage)
     per_process = app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
     if app.config["ENV_NAME"] == "production" and per_process and app.config["AURA_WORKERS"] > 1:
@@ -74,6 +76,28 @@ def init_rate_limits(app: Flask) -> None:
             "rate limits are counted per process (AURA_RATELIMIT_STORAGE_URI=memory://) with several "
             "workers: each worker allows the full limit. Use redis://... to share them."
         )
+
+
+def redis_pool_options(uri: str, config: dict) -> dict:
+    """A bounded pool that makes a burst wait its turn instead of failing (Redis storages only).
+
+    redis-py's default pool raises MaxConnectionsError at its 100th concurrent command, and a
+    gevent worker takes 2,000 connections: a burst of streamed chats got 503s. A blocking pool
+    of AURA_REDIS_MAX_CONNECTIONS per worker lets the rest wait up to AURA_REDIS_POOL_TIMEOUT
+    for a connection (each command takes well under a millisecond), and keeps Redis's
+    connection count at instances x workers x that size. Socket timeouts bound a hung Redis.
+    """
+    if not uri.startswith(("redis://", "rediss://")):
+        return {}
+    timeout = float(config["AURA_REDIS_TIMEOUT"])
+    pool = redis.BlockingConnectionPool.from_url(
+        uri,
+        max_connections=int(config["AURA_REDIS_MAX_CONNECTIONS"]),
+        timeout=float(config["AURA_REDIS_POOL_TIMEOUT"]),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return {"connection_pool": pool}
 
 
 def _limits(setting: str) -> list[RateLimitItem]:
