@@ -72,6 +72,9 @@ class BaseConfig:
     # Client-side bound on a request's database work (gevent workers): a frozen server that
     # accepts bytes but never answers cannot enforce statement_timeout itself.
     AURA_DB_REQUEST_TIMEOUT = _float("AURA_DB_REQUEST_TIMEOUT", 6.0)
+    # Seconds a client has to send its whole request body (gevent workers): 408 beyond, and the
+    # database deadline above starts only once the body is in.
+    AURA_BODY_TIMEOUT = _float("AURA_BODY_TIMEOUT", 10.0)
     SQLALCHEMY_RECORD_QUERIES = False
     # Whole request body cap (bytes): Werkzeug answers 413 before reading more than this.
     MAX_CONTENT_LENGTH = _int("AURA_MAX_BODY_BYTES", 256 * 1024)

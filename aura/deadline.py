@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 
-from flask import Flask, g
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import RequestTimeout
 
 
 class DatabaseDeadlineExceeded(Exception):
@@ -40,9 +41,11 @@ def init_request_deadline(app: Flask) -> None:
     import gevent
 
     seconds = app.config["AURA_DB_REQUEST_TIMEOUT"]
+    body_seconds = app.config["AURA_BODY_TIMEOUT"]
 
     @app.before_request
     def _start_deadline() -> None:
+        _read_body_in_time(body_seconds)
         message = f"The database did not answer within {seconds:g} s."
         g.request_deadline = gevent.Timeout(seconds, DatabaseDeadlineExceeded(message))
         g.request_deadline.start()
@@ -50,6 +53,33 @@ def init_request_deadline(app: Flask) -> None:
     @app.teardown_request
     def _cancel_deadline(_error: BaseException | None) -> None:
         suspend_request_deadline()
+
+
+class BodyTimeout(RequestTimeout):
+    """The client did not send its whole request body within AURA_BODY_TIMEOUT.
+
+    gunicorn discards whatever of the body still arrives before it reads a next request on
+    that connection; under gevent that costs a waiting greenlet, not a worker.
+    """
+
+
+def _read_body_in_time(seconds: float) -> None:
+    """Take in the whole body (at most MAX_CONTENT_LENGTH) before the database deadline starts.
+
+    A client trickling its body is the client's delay, not the database's: read inside the
+    deadline, it ran the deadline out, was answered "database unavailable" and emptied the
+    pool. Read here, it gets 408 after AURA_BODY_TIMEOUT; the view later reads the cached body.
+    """
+    import gevent
+
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        return
+    timeout = gevent.Timeout(seconds, BodyTimeout(f"The request body did not arrive within {seconds:g} s."))
+    timeout.start()
+    try:
+        request.get_data(cache=True)
+    finally:
+        timeout.close()
 
 
 def suspend_request_deadline() -> None:
