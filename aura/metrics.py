@@ -46,6 +46,14 @@ POOL_IN_USE = Gauge(
 
 bp = Blueprint("metrics", __name__)
 
+# Every label value fed by a request comes from a fixed set: a made-up method (anyone can send
+# 2,000 of them) would otherwise be a new time series each, growing every scrape without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
 
 def _registry() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
@@ -81,6 +89,7 @@ def init_metrics(app: Flask) -> None:
         started = g.get("request_started")
         if started is not None and request.endpoint != "metrics.scrape":
             endpoint = request.url_rule.rule if request.url_rule else "(unmatched)"
-            REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-            LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            method = method_label(request.method)
+            REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
+            LATENCY.labels(method, endpoint).observe(time.perf_counter() - started)
         return response

@@ -37,6 +37,20 @@ def test_requests_are_counted_by_route_template_and_status(client):
     assert "/api/v1/memory/1" not in after  # ids never become labels
 
 
+def test_made_up_methods_share_one_label_so_the_scrape_cannot_be_grown_by_requests(client):
+    before = client.get("/metrics").get_data(as_text=True)
+    for n in range(40):
+        client.open(f"/api/v1/memory/{n}", method=f"MADEUP{n}")
+        client.open("/nowhere", method=f"BREW{n}")
+    after = client.get("/metrics").get_data(as_text=True)
+    assert "MADEUP" not in after and "BREW" not in after
+    other = sample(after, "aura_http_requests_total", method="other") - sample(
+        before, "aura_http_requests_total", method="other"
+    )
+    assert other == 80
+    assert len(after) - len(before) < 5_000  # a few new series, not 80 of each metric
+
+
 def test_saves_are_counted_by_source_and_chat_by_outcome(client):
     before = client.get("/metrics").get_data(as_text=True)
     client.post("/api/v1/memory", json={"user_id": 5, "content": "one"})

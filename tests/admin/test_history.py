@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from aura.admin.diff import Segment, word_diff
 from aura.models import MemoryRevision
@@ -17,6 +18,33 @@ def test_word_diff_marks_added_and_removed_words_and_keeps_spacing():
     assert "".join(s.text for s in segments if s.kind != "removed") == "Likes coffee and hiking  daily."
     assert Segment("removed", "tea") in segments and Segment("added", "coffee") in segments
     assert any(s.kind == "added" and "daily." in s.text for s in segments)
+
+
+ADVERSARIAL = [
+    ("a " * 2000, "b a " * 1000),  # the pair that kept a worker busy until gunicorn killed it
+    (" ".join(str(i) for i in range(4000)), " ".join(str(i) for i in range(4000, 0, -1))),
+    ("x" * 20_000, "y" * 20_000),
+]
+
+
+def test_every_diff_rebuilds_both_texts_even_when_the_time_bound_cut_it_short():
+    for before, after in ADVERSARIAL:
+        segments = word_diff(before, after)
+        assert "".join(s.text for s in segments if s.kind != "added") == before
+        assert "".join(s.text for s in segments if s.kind != "removed") == after
+
+
+def test_the_worst_diff_at_the_largest_memory_is_answered_within_a_second(admin, db, app):
+    limit = app.config["AURA_MAX_MEMORY_CHARS"]
+    save(admin, 9, ("a " * limit)[:limit])
+    save(admin, 9, ("b a " * limit)[:limit])
+    newest = db.session.query(MemoryRevision).filter_by(user_id=9).order_by(MemoryRevision.id.desc()).first()
+    started = time.perf_counter()
+    response = admin.get(f"/admin/users/9/revisions/{newest.id}/diff")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and elapsed < 1.0, elapsed  # unbounded, it ran past 30 s
+    page = response.get_data(as_text=True)
+    assert "<ins>" in page and "<del>" in page
 
 
 def test_the_current_revision_is_marked_and_cannot_be_restored(admin, db):
