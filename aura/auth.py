@@ -12,14 +12,14 @@ from typing import Any
 
 import jwt
 from flask import Flask, current_app, g, request
-from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
+from jwt import PyJWKClientConnectionError, PyJWKClientError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 
+from aura.jwks import KeySet
 from aura.schemas import USER_ID_STRING
 
 JWKS_EXTENSION = "aura_jwks"
-JWKS_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,25 @@ def _verification_key(token: str) -> tuple[Any, str]:
     if algorithm in ASYMMETRIC_ALGORITHMS:
         jwks = current_app.extensions.get(JWKS_EXTENSION)
         if jwks is not None:
-            return _key_from_jwks(jwks, token), algorithm
+            return _key_from_jwks(jwks, header.get("kid"), algorithm), algorithm
         if cfg["AURA_JWT_PUBLIC_KEY"]:
             return cfg["AURA_JWT_PUBLIC_KEY"], algorithm
     raise _unauthorized("Invalid token.")
 
 
-def _key_from_jwks(jwks: PyJWKClient, token: str) -> Any:
-    """The identity provider's key named by the token's ``kid`` (the key set is cached; an
-    unknown ``kid`` refetches it, at most once per cooldown, so rotated keys work at once)."""
+def _key_from_jwks(jwks: KeySet, kid: Any, algorithm: str) -> Any:
+    """The identity provider's key named by the token's ``kid``, if it is a key for the token's
+    algorithm (an ES256 header naming an RSA key is a bad token, not a crash in PyJWT)."""
     try:
-        return jwks.get_signing_key_from_jwt(token).key
+        jwk = jwks.key_for(kid if isinstance(kid, str) else None)
     except PyJWKClientConnectionError:
         current_app.logger.warning("JWKS unreachable: cannot verify user tokens")
         raise ServiceUnavailable("User tokens cannot be verified right now; try again shortly.") from None
     except (PyJWKClientError, jwt.PyJWTError):
         raise _unauthorized("Invalid token.") from None
+    if jwk.algorithm_name != algorithm:
+        raise _unauthorized("Invalid token.")
+    return jwk.key
 
 
 def _check_times(claims: dict) -> None:
@@ -124,7 +127,7 @@ def _user_from_jwt(token: str) -> Principal:
         )
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired.") from None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, TypeError, ValueError):  # a key of another type than the algorithm's
         raise _unauthorized("Invalid token.") from None
     _check_times(claims)
     subject = claims["sub"]
@@ -185,11 +188,11 @@ def init_auth(app: Flask) -> None:
     """Parse token config once, connect the identity provider's key set, say loudly when checks are off."""
     app.config["AURA_SERVICE_TOKEN_MAP"] = parse_service_tokens(app.config["AURA_SERVICE_TOKENS"])
     if app.config["AURA_JWT_JWKS_URL"]:
-        app.extensions[JWKS_EXTENSION] = PyJWKClient(
+        app.extensions[JWKS_EXTENSION] = KeySet(
             app.config["AURA_JWT_JWKS_URL"],
             lifespan=app.config["AURA_JWT_JWKS_CACHE_SECONDS"],
-            cooldown_duration=app.config["AURA_JWT_JWKS_COOLDOWN_SECONDS"],
-            timeout=JWKS_TIMEOUT_SECONDS,
+            cooldown=app.config["AURA_JWT_JWKS_COOLDOWN_SECONDS"],
+            timeout=app.config["AURA_JWT_JWKS_TIMEOUT"],
         )
     if app.config["AURA_AUTH_DISABLED"]:
         app.logger.warning(

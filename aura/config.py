@@ -111,9 +111,10 @@ class BaseConfig:
     # Identity provider (Auth0, Keycloak, Cognito, Supabase...): RS256/ES256 keys from its JWKS URL.
     AURA_JWT_JWKS_URL = os.environ.get("AURA_JWT_JWKS_URL", "")
     AURA_JWT_JWKS_CACHE_SECONDS = _int("AURA_JWT_JWKS_CACHE_SECONDS", 300)
-    AURA_JWT_JWKS_COOLDOWN_SECONDS = _int(
-        "AURA_JWT_JWKS_COOLDOWN_SECONDS", 30
-    )  # between unknown-kid refetches
+    # Between two fetches of the key set (an unknown kid, or a failed fetch, waits for it), and
+    # the bound on one fetch (seconds).
+    AURA_JWT_JWKS_COOLDOWN_SECONDS = _int("AURA_JWT_JWKS_COOLDOWN_SECONDS", 30)
+    AURA_JWT_JWKS_TIMEOUT = _float("AURA_JWT_JWKS_TIMEOUT", 3.0)
     AURA_JWT_MAX_LIFETIME_MINUTES = _int("AURA_JWT_MAX_LIFETIME_MINUTES", 1440)  # exp - iat at most
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
     # Reverse proxy (aura.proxy): proxies in front whose X-Forwarded-* headers are trusted, and the

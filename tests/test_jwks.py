@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tests.conftest import AUTH
+from tests.gunicorn_server import gunicorn
 
 
 class KeyServer:
@@ -21,11 +26,17 @@ class KeyServer:
     def __init__(self) -> None:
         self.keys: dict[str, object] = {}  # kid -> private key
         self.fetches = 0
+        self.failing = False  # answer 500, as a provider in trouble does
+        self.delay = 0.0  # seconds before answering
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.fetches += 1
+                time.sleep(server.delay)
+                if server.failing:
+                    self.send_error(500)
+                    return
                 body = json.dumps({"keys": [server.public_jwk(kid) for kid in server.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -56,9 +67,11 @@ class KeyServer:
             jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True) | {"alg": "ES256"}
         return jwk | {"kid": kid, "use": "sig"}
 
-    def token(self, kid: str, sub: str = "42", minutes: float = 5, **claims) -> str:
+    def token(
+        self, kid: str, sub: str = "42", minutes: float = 5, algorithm: str | None = None, **claims
+    ) -> str:
         private = self.keys[kid]
-        algorithm = "RS256" if isinstance(private, rsa.RSAPrivateKey) else "ES256"
+        algorithm = algorithm or ("RS256" if isinstance(private, rsa.RSAPrivateKey) else "ES256")
         now = dt.datetime.now(dt.UTC)
         payload = {"sub": sub, "iat": now, "exp": now + dt.timedelta(minutes=minutes), **claims}
         return jwt.encode(payload, private, algorithm=algorithm, headers={"kid": kid})
@@ -154,3 +167,74 @@ class TestTighterClaims:
     @pytest.mark.parametrize("sub", ["042", "+42", " 42", "4.2e1", "42\n"])
     def test_the_subject_must_be_the_canonical_decimal_id(self, idp, idp_client, sub):
         assert get(idp_client, idp.token("rsa-1", sub=sub)).status_code == 401
+
+
+class TestMisbehavingTokensAndProviders:
+    @pytest.mark.parametrize(("kid", "claimed"), [("rsa-1", "ES256"), ("ec-1", "RS256")])
+    def test_a_header_algorithm_that_does_not_fit_its_key_is_401_and_counts_as_a_failure(
+        self, make_app, db, idp, kid, claimed
+    ):
+        app = make_app(
+            AURA_JWT_JWKS_URL=idp.url, AURA_JWT_SECRET="", AURA_RATE_LIMIT_AUTH_FAILURES="5/minute"
+        )
+        client = app.test_client()
+        token = forged_with_header(idp.token(kid), alg=claimed)
+        statuses = [get(client, token).status_code for _ in range(7)]
+        assert statuses == [401] * 5 + [429] * 2  # it crashed PyJWT with a TypeError: 500, never counted
+
+    def test_made_up_key_ids_against_a_failing_provider_fetch_once_per_cooldown(self, make_app, db, idp):
+        app = make_app(AURA_JWT_JWKS_URL=idp.url, AURA_JWT_SECRET="", AURA_JWT_JWKS_COOLDOWN_SECONDS=30)
+        client = app.test_client()
+        assert get(client, idp.token("rsa-1")).status_code == 200
+        idp.failing = True
+        idp.add_key("unpublished", "RSA")
+        for n in range(40):
+            idp.keys[f"made-up-{n}"] = idp.keys["unpublished"]
+            assert get(client, idp.token(f"made-up-{n}")).status_code == 401
+        assert idp.fetches == 1  # PyJWKClient fetched again for each of them
+        assert get(client, idp.token("rsa-1")).status_code == 200  # the known keys still serve
+
+    def test_a_provider_failing_from_the_start_is_asked_once_per_cooldown(self, make_app, db, idp):
+        idp.failing = True
+        app = make_app(AURA_JWT_JWKS_URL=idp.url, AURA_JWT_SECRET="", AURA_JWT_JWKS_COOLDOWN_SECONDS=30)
+        client = app.test_client()
+        assert [get(client, idp.token("rsa-1")).status_code for _ in range(10)] == [503] * 10
+        assert idp.fetches == 1
+
+
+def forged_with_header(token: str, **header: str) -> str:
+    """The same token with its header fields replaced (the signature no longer matters)."""
+    encoded_header, rest = token.split(".", 1)
+    decoded = json.loads(base64.urlsafe_b64decode(encoded_header + "=" * (-len(encoded_header) % 4)))
+    new_header = base64.urlsafe_b64encode(json.dumps(decoded | header).encode()).rstrip(b"=").decode()
+    return f"{new_header}.{rest}"
+
+
+def test_a_slow_provider_is_one_bounded_wait_and_never_a_database_outage(app, db, database_url, idp):
+    """Under gunicorn: a provider slower than the database deadline neither trips it nor empties the pool."""
+    idp.delay = 8
+    settings = {"AURA_JWT_JWKS_URL": idp.url, "AURA_JWT_JWKS_TIMEOUT": "3", "AURA_DB_REQUEST_TIMEOUT": "1.5"}
+    with gunicorn(database_url, **settings) as url:
+
+        def user_request(_) -> tuple[float, httpx.Response]:
+            started = time.perf_counter()
+            response = httpx.get(
+                f"{url}/api/v1/memory/42", headers={"Authorization": f"Bearer {token}"}, timeout=20
+            )
+            return time.perf_counter() - started, response
+
+        token = idp.token("rsa-1")
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            waiting = pool.map(user_request, range(10))
+            time.sleep(0.5)
+            started = time.perf_counter()
+            service = httpx.get(f"{url}/api/v1/memory/42", headers=AUTH, timeout=20)
+            service_seconds = time.perf_counter() - started
+            answers = list(waiting)
+        log = url.log()
+    assert service.status_code == 200 and service_seconds < 1.0, service_seconds
+    assert [r.status_code for _, r in answers] == [503] * 10
+    assert all("cannot be verified" in r.json()["message"] for _, r in answers)
+    assert max(seconds for seconds, _ in answers) < 6  # one 3 s fetch, the others waited for it
+    assert "database unavailable" not in log
+    assert idp.fetches == 1
