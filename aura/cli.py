@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from aura import staff
 from aura.auth import mint_user_token
-from aura.memory.retention import prune_revisions
+from aura.memory.retention import prune_audit_events, prune_revisions
 from aura.schemas import MAX_USER_ID
 
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
@@ -92,8 +92,15 @@ memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
     default=None,
     help="Revisions to keep per user (default: AURA_MAX_REVISIONS).",
 )
-def prune(dry_run: bool, keep: int | None) -> None:
-    """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)."""
+@click.option(
+    "--audit-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days of audit log to keep (default: AURA_AUDIT_RETENTION_DAYS; 0 keeps it all).",
+)
+def prune(dry_run: bool, keep: int | None, audit_days: int | None) -> None:
+    """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)
+    and audit entries older than AURA_AUDIT_RETENTION_DAYS. Run it daily (cron, a systemd timer)."""
     keep = keep or current_app.config["AURA_MAX_REVISIONS"]
     report = prune_revisions(keep, dry_run=dry_run)
     verb = "Would remove" if dry_run else "Removed"
@@ -101,6 +108,12 @@ def prune(dry_run: bool, keep: int | None) -> None:
         f"{verb} {report.revisions:,} revision(s) of {report.users:,} user(s), "
         f"keeping the newest {keep:,} per user."
     )
+    days = current_app.config["AURA_AUDIT_RETENTION_DAYS"] if audit_days is None else audit_days
+    if days:
+        events = prune_audit_events(days, dry_run=dry_run)
+        click.echo(f"{verb} {events:,} audit entr{'y' if events == 1 else 'ies'} older than {days:,} days.")
+    else:
+        click.echo("Keeping the whole audit log (retention 0).")
 
 
 def register_cli(app: Flask) -> None:

@@ -82,6 +82,8 @@ class BaseConfig:
     AURA_MAX_MEMORY_CHARS = _int("AURA_MAX_MEMORY_CHARS", 20_000)
     # Revisions kept per user; each save prunes the oldest beyond this (`flask memory prune` for old data).
     AURA_MAX_REVISIONS = _int("AURA_MAX_REVISIONS", 50)
+    # Days of audit log kept by `flask memory prune` (0: all of it).
+    AURA_AUDIT_RETENTION_DAYS = _int("AURA_AUDIT_RETENTION_DAYS", 365)
     # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
     AURA_MIGRATIONS_DIR = MIGRATIONS_DIR
@@ -145,6 +147,9 @@ class BaseConfig:
     # moving window kept up to the limit's count of timestamps per key and shifted that list on
     # every hit, which at the service limit cost more CPU per save than the save itself.
     RATELIMIT_STRATEGY = "sliding-window-counter"
+
+    # Strict-Transport-Security on responses served over HTTPS (seconds; 0: not sent).
+    AURA_HSTS_SECONDS = _int("AURA_HSTS_SECONDS", 31_536_000)
 
     # Staff sessions: cookies JavaScript can't read and other sites can't send.
     SESSION_COOKIE_HTTPONLY = True

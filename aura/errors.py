@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from limits.errors import StorageError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -79,7 +80,10 @@ def handle_http_exception(error: HTTPException):
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     if not wants_json():
-        response = render_template("error.html", error=error), error.code or 500
+        # No URL adapter: Flask could not bind the request to a host (an untrusted Host header),
+        # so the usual page, whose links are built with url_for, cannot be rendered.
+        template = "error.html" if request_ctx.url_adapter is not None else "bare_error.html"
+        response = render_template(template, error=error), error.code or 500
         return response if not headers else (*response, headers)
     return error_response(error.code or 500, _message_for(error, data), _field_errors(data), headers)
 

@@ -40,6 +40,24 @@ def production_problems(config: dict) -> list[str]:
     return problems
 
 
+def production_warnings(config: dict) -> list[str]:
+    """Settings that run, but leave a door open an operator should close on purpose."""
+    warnings = []
+    if config.get("AURA_JWT_JWKS_URL") and not (
+        config.get("AURA_JWT_AUDIENCE") and config.get("AURA_JWT_ISSUER")
+    ):
+        warnings.append(
+            "AURA_JWT_JWKS_URL is set without AURA_JWT_AUDIENCE and AURA_JWT_ISSUER: any token the identity "
+            "provider signs, for any of its applications, is accepted as a user token; set both"
+        )
+    if not config.get("AURA_METRICS_TOKEN"):
+        warnings.append(
+            "AURA_METRICS_TOKEN is not set: /metrics is open to anyone who reaches this server; set it, "
+            "or keep /metrics off the public network (the shipped nginx site does not forward it)"
+        )
+    return warnings
+
+
 def check_config(app: Flask) -> None:
     """Refuse to start with limits that make no sense, and production with unsafe settings."""
     if app.config["AURA_MAX_REVISIONS"] < 1:
@@ -51,9 +69,14 @@ def check_config(app: Flask) -> None:
     problems = production_problems(app.config)
     if problems:
         raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+    for warning in production_warnings(app.config):
+        app.logger.warning(warning)
 
 
 def register_security_headers(app: Flask) -> None:
+    seconds = int(app.config["AURA_HSTS_SECONDS"])
+    hsts = f"max-age={seconds}; includeSubDomains" if seconds > 0 else ""
+
     @app.after_request
     def _security_headers(response):
         headers = response.headers
@@ -63,6 +86,10 @@ def register_security_headers(app: Flask) -> None:
             # Memories are personal data: no cache, shared or the browser's, keeps them
             # (the docs' files set their own caching).
             headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure and hsts:
+            # Served over HTTPS (directly, or behind a trusted proxy that says so): browsers
+            # then refuse plain HTTP to this host, so a network attacker cannot downgrade it.
+            headers.setdefault("Strict-Transport-Security", hsts)
         if not request.path.startswith("/api/") or response.mimetype == "text/html":
             # Pages, including the API docs page: only this server's own scripts, never framed.
             headers.setdefault("Content-Security-Policy", PAGE_CSP)

@@ -57,7 +57,8 @@ def nginx_in_front(app, db, database_url, fake_llm, tmp_path):
         site = SITE.read_text().replace(
             "server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"
         )
-        site = site.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("listen [::]:80;", "")
+        site = site.replace("listen 80", f"listen 127.0.0.1:{port}").replace("listen [::]:80", "# ")
+        site = site.replace("server_name aura.example.com;", "server_name aura.example.com 127.0.0.1;")
         (tmp_path / "aura.conf").write_text(site)
         (tmp_path / "nginx.conf").write_text(MAIN_CONF.format(tmp=tmp_path))
         check = subprocess.run(
@@ -137,5 +138,10 @@ def test_aura_sees_the_scheme_and_host_nginx_was_asked_for(nginx_in_front):
     )
     assert response.status_code == 308
     assert response.headers["Location"].startswith("http://aura.example.com/")
-    foreign = httpx.get(f"{nginx_in_front}/api/v1/memory/43", headers={**AUTH, "Host": "evil.example"})
-    assert foreign.status_code == 400
+    with pytest.raises(httpx.RemoteProtocolError):  # dropped by the default server, unanswered
+        httpx.get(f"{nginx_in_front}/api/v1/memory/43", headers={**AUTH, "Host": "evil.example"})
+
+
+def test_nginx_hides_its_version_and_keeps_metrics_off_the_public_site(nginx_in_front):
+    response = httpx.get(f"{nginx_in_front}/metrics")
+    assert response.status_code == 404 and response.headers["Server"] == "nginx"

@@ -81,3 +81,24 @@ def test_behind_a_trusted_proxy_one_attacker_cannot_lock_every_staff_member_out(
     attacker, colleague = app.test_client(), app.test_client()
     assert [login_attempt(attacker, "203.0.113.66", "guess") for _ in range(3)] == [401, 401, 429]
     assert login_attempt(colleague, "198.51.100.7", "correct horse battery staple") == 302
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/nothing-here", "/healthz", "/static/css/aura.css"])
+def test_an_untrusted_host_gets_a_400_page_not_a_500(make_app, db, path):
+    """The error page builds its links with url_for, which cannot work for a host Flask refused."""
+    client = make_app(AURA_ALLOWED_HOSTS="aura.example").test_client()
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "400 Bad Request" in response.get_data(as_text=True)
+
+
+def test_hsts_is_sent_over_https_only(make_app, db):
+    client = make_app(AURA_TRUSTED_PROXIES=1).test_client()
+    over_https = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+    switched_off = make_app(AURA_TRUSTED_PROXIES=1, AURA_HSTS_SECONDS=0).test_client()
+    assert (
+        "Strict-Transport-Security"
+        not in switched_off.get("/healthz", headers={"X-Forwarded-Proto": "https"}).headers
+    )

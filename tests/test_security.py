@@ -44,6 +44,23 @@ class TestProductionRefusesWeakSettings:
         with pytest.raises(RuntimeError, match=complaint):
             production(**overrides)
 
+    def test_open_doors_are_named_at_start_up(self, caplog):
+        caplog.set_level("WARNING", logger="aura")
+        production(AURA_JWT_JWKS_URL="https://id.example/jwks.json")
+        said = caplog.text
+        assert (
+            "without AURA_JWT_AUDIENCE and AURA_JWT_ISSUER" in said
+            and "AURA_METRICS_TOKEN is not set" in said
+        )
+        caplog.clear()
+        production(
+            AURA_JWT_JWKS_URL="https://id.example/jwks.json",
+            AURA_JWT_AUDIENCE="aura",
+            AURA_JWT_ISSUER="https://id.example/",
+            AURA_METRICS_TOKEN="m" * 40,
+        )
+        assert "AURA_JWT_AUDIENCE" not in caplog.text and "AURA_METRICS_TOKEN" not in caplog.text
+
     def test_production_cookies_are_secure(self):
         config = production().config
         assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]

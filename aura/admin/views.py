@@ -29,12 +29,13 @@ from aura.memory.export import export_memory
 from aura.memory.serialize import export_file
 from aura.memory.settings import get_settings, update_settings
 from aura.rate_limits import count_login_attempt
-from aura.schemas import UserIdPathSchema, UserListArgsSchema
+from aura.schemas import RevisionPathSchema, UserIdPathSchema, UserListArgsSchema
 from aura.staff import authenticate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 user_list_args = UserListArgsSchema()
 user_id_path = UserIdPathSchema()
+revision_path = RevisionPathSchema()
 NEXT_MESSAGE_PLACEHOLDER = "(the user's next message)"
 
 
@@ -60,6 +61,16 @@ def _checked_user_id(user_id: int) -> int:
         return user_id_path.load({"user_id": user_id})["user_id"]
     except ValidationError:
         abort(404)
+
+
+def _checked_ids(user_id: int, revision_id: int) -> tuple[int, int]:
+    """Both ids within the API's range (a BIGINT): beyond it no such row can exist, 404, never a
+    driver error for a number PostgreSQL cannot bind."""
+    try:
+        ids = revision_path.load({"user_id": user_id, "revision_id": revision_id})
+    except ValidationError:
+        abort(404)
+    return ids["user_id"], ids["revision_id"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -174,7 +185,7 @@ def user(user_id: int):
 @bp.route("/users/<int:user_id>/revisions/<int:revision_id>/diff")
 def revision_diff(user_id: int, revision_id: int):
     """What a revision changed compared with the one before it (word by word)."""
-    user_id = _checked_user_id(user_id)
+    user_id, revision_id = _checked_ids(user_id, revision_id)
     try:
         revision, previous = service.revision_with_previous(user_id, revision_id)
     except service.RevisionNotFound:
@@ -214,7 +225,7 @@ def edit_memory(user_id: int):
 
 @bp.route("/users/<int:user_id>/revisions/<int:revision_id>/restore", methods=["POST"])
 def restore(user_id: int, revision_id: int):
-    user_id = _checked_user_id(user_id)
+    user_id, revision_id = _checked_ids(user_id, revision_id)
     form = RestoreForm()
     if not form.validate_on_submit():
         flash(" ".join(form.version.errors) or "The form is out of date.", "error")
@@ -251,9 +262,13 @@ def memory_switch(user_id: int):
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-@bp.route("/users/<int:user_id>/export")
+@bp.route("/users/<int:user_id>/export", methods=["POST"])
 def export(user_id: int):
-    """The same JSON document as the API's export, as a download (the download is audited)."""
+    """The same JSON document as the API's export, as a download (the download is audited).
+
+    A POST with the CSRF token: as a GET, any site could make a logged-in staff member's
+    browser add audit entries (and fetch the data) with a link.
+    """
     user_id = _checked_user_id(user_id)
     text, filename = export_file(export_memory(user_id, actor=_actor()))
     return Response(

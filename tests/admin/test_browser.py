@@ -143,7 +143,7 @@ def test_edit_conflict_memory_switch_and_export_in_the_browser(live_server, staf
 
     # The export downloads as a file holding the whole history.
     with page.expect_download() as download_info:
-        page.get_by_role("link", name=re.compile("JSON export")).click()
+        page.get_by_role("button", name=re.compile("JSON export")).click()
     download = download_info.value
     assert download.suggested_filename == "aura-memory-5151.json"
     target = tmp_path / download.suggested_filename

@@ -82,3 +82,15 @@ def test_the_first_revision_is_all_new_and_other_users_revisions_are_404(admin, 
     page = admin.get(f"/admin/users/5/revisions/{mine.id}/diff").get_data(as_text=True)
     assert "all of it is new" in page and "<ins>only text</ins>" in page
     assert admin.get(f"/admin/users/5/revisions/{theirs.id}/diff").status_code == 404
+
+
+def test_revision_ids_beyond_any_stored_id_are_404_not_a_driver_error(admin, db):
+    save(admin, 10, "text")
+    huge = 9999999999999999999  # past BIGINT: PostgreSQL cannot even bind it
+    assert admin.get(f"/admin/users/10/revisions/{huge}/diff").status_code == 404
+    page = admin.get("/admin/users/10").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    restore = admin.post(
+        f"/admin/users/10/revisions/{huge}/restore", data={"csrf_token": token, "version": "1"}
+    )
+    assert restore.status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
@@ -157,7 +158,11 @@ class TestMemorySwitch:
 def test_export_download_matches_the_api_and_is_audited(admin, db, staff):
     save(admin, 30, "one")
     save(admin, 30, "two ✓")
-    response = admin.get("/admin/users/30/export")
+    page = admin.get("/admin/users/30").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert admin.get("/admin/users/30/export").status_code == 405  # no cross-site link can trigger it
+    assert admin.post("/admin/users/30/export").status_code == 400  # nor a form without the token
+    response = admin.post("/admin/users/30/export", data={"csrf_token": token})
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="aura-memory-30.json"'
     downloaded = json.loads(response.get_data(as_text=True))
@@ -166,4 +171,4 @@ def test_export_download_matches_the_api_and_is_audited(admin, db, staff):
     assert [r["content"] for r in downloaded["revisions"]] == ["one", "two ✓"]
     event = db.session.query(AuditEvent).filter_by(user_id=30).one()
     assert (event.action, event.staff_id) == ("export", staff.id)
-    assert 'href="/admin/users/30/export"' in admin.get("/admin/users/30").get_data(as_text=True)
+    assert 'action="/admin/users/30/export"' in page

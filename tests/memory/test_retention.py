@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import insert, select
 
 from aura.memory import service
-from aura.models import MemoryRevision, User, utcnow
+from aura.models import AuditEvent, MemoryRevision, User, utcnow
 
 
 def revision_texts(db, user_id: int) -> list[str]:
@@ -127,3 +129,23 @@ def test_an_erasure_starts_the_numbering_over(make_app, db):
             select(MemoryRevision.number).where(MemoryRevision.user_id == 3).order_by(MemoryRevision.id)
         )
         assert list(numbers) == [1, 2]
+
+
+def test_prune_command_drops_audit_entries_past_their_retention(runner, db):
+    now = utcnow()
+    ages = [400, 366, 364, 1]  # days
+    db.session.execute(
+        insert(AuditEvent),
+        [{"user_id": 1, "action": "settings", "created_at": now - timedelta(days=age)} for age in ages],
+    )
+    db.session.commit()
+    dry = runner.invoke(args=["memory", "prune", "--dry-run"])
+    assert "Would remove 2 audit entries older than 365 days." in dry.output
+    done = runner.invoke(args=["memory", "prune"])
+    assert done.exit_code == 0 and "Removed 2 audit entries older than 365 days." in done.output
+    kept = sorted(round((now - e.created_at).total_seconds() / 86400) for e in db.session.query(AuditEvent))
+    assert kept == [1, 364]
+    assert (
+        "Keeping the whole audit log" in runner.invoke(args=["memory", "prune", "--audit-days", "0"]).output
+    )
+    assert "Removed 1 audit entry" in runner.invoke(args=["memory", "prune", "--audit-days", "2"]).output
