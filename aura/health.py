@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, probe_deadline
 from aura.extensions import db
+from aura.rate_limits import storage_state
 
 bp = Blueprint("health", __name__)
 
@@ -23,6 +24,7 @@ def live():
 
 
 READY_TIMEOUT_SECONDS = 1.5
+REDIS_CHECK_SECONDS = 0.5
 _SCHEMA_VERSION = text("SELECT version_num FROM alembic_version")
 
 
@@ -43,6 +45,8 @@ def _not_ready(message: str):
 def ready():
     """Ready for traffic: the database answers, quickly, with the schema this code expects.
 
+    The body also names the rate-limit storage's state (ok, unavailable, per-process).
+
     503 otherwise, with the reason, so the balancer routes around this instance (e.g. new code
     deployed before `flask db upgrade` ran). Bounded well below a balancer's probe timeout:
     under gevent by a timeout of its own, elsewhere by the connect and statement timeouts.
@@ -61,4 +65,8 @@ def ready():
             f"The database schema is at revision {schema}, this code needs {expected}: "
             "run `flask db upgrade`."
         )
-    return {"status": "ok", "database": "ok", "schema": schema}
+    with probe_deadline(REDIS_CHECK_SECONDS):
+        rate_limits = storage_state()
+    # Still ready without Redis: reads go on (writes and chat answer 503 until it is back), and an
+    # instance pulled out of the balancer would serve nothing at all.
+    return {"status": "ok", "database": "ok", "schema": schema, "rate_limits": rate_limits}

@@ -19,6 +19,7 @@ import redis
 from cachetools import TTLCache
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
@@ -36,6 +37,7 @@ LIMIT_SETTINGS = {
 _PARSED_KEY = "aura_rate_limits"
 _LIMITER_KEY = "aura_limiter"
 _CLEAN_KEY = "aura_clean_addresses"
+_FALLBACK_KEY = "aura_local_limiter"
 
 # An address found in good standing (not locked out for failed authentication) is remembered
 # for a second, so its requests meanwhile cost no storage read: with Redis that read was a
@@ -70,6 +72,11 @@ def init_rate_limits(app: Flask) -> None:
     uri = app.config["RATELIMIT_STORAGE_URI"]
     storage = storage_from_string(uri, wrap_exceptions=True, **redis_pool_options(uri, app.config))
     app.extensions[_LIMITER_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](storage)
+    # Failed authentications are still counted, per process, while Redis is unreachable: reads
+    # keep working without letting password-guessing through unlimited (aura.rate_limits).
+    app.extensions[_FALLBACK_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](
+        storage_from_string("memory://")
+    )
     per_process = app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
     if app.config["ENV_NAME"] == "production" and per_process and app.config["AURA_WORKERS"] > 1:
         app.logger.warning(
@@ -112,11 +119,11 @@ def _hit(setting: str, key: str) -> None:
     """Count one request under ``key``; 429 with Retry-After once any of the setting's limits is spent."""
     for item in _limits(setting):
         if not _limiter().hit(item, key):
-            raise _too_many(item, key)
+            raise _too_many(_limiter(), item, key)
 
 
-def _too_many(item: RateLimitItem, key: str) -> TooManyRequests:
-    reset_at = _limiter().get_window_stats(item, key).reset_time
+def _too_many(limiter: RateLimiter, item: RateLimitItem, key: str) -> TooManyRequests:
+    reset_at = limiter.get_window_stats(item, key).reset_time
     wait = max(1, math.ceil(reset_at - time.time()))
     return TooManyRequests(f"Rate limit of {item} exceeded; retry in {wait} s.", retry_after=wait)
 
@@ -161,19 +168,67 @@ def _auth_failure_key() -> str:
 
 
 def refuse_if_too_many_auth_failures() -> None:
-    """Before checking a token: an address that keeps failing is told to wait (no token is checked)."""
+    """Before checking a token: an address that keeps failing is told to wait (no token is checked).
+
+    With Redis unreachable the address is checked against this process's own count instead:
+    reads go on (writes and chat, whose per-user limits need the shared count, answer 503).
+    """
     key = _auth_failure_key()
     clean = current_app.extensions[_CLEAN_KEY]
     if key in clean:
         return
-    for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
-        if not _limiter().test(item, key):
-            raise _too_many(item, key)
+    limiter = _limiter()
+    try:
+        _refuse_if_spent(limiter, key)
+    except StorageError as error:
+        _storage_down(error)
+        _refuse_if_spent(current_app.extensions[_FALLBACK_KEY], key)
+        return
     clean.add(key)
+
+
+def _refuse_if_spent(limiter: RateLimiter, key: str) -> None:
+    for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
+        if not limiter.test(item, key):
+            raise _too_many(limiter, item, key)
 
 
 def count_auth_failure() -> None:
     key = _auth_failure_key()
     current_app.extensions[_CLEAN_KEY].forget(key)
+    # Counted in this process too, so a Redis outage starts from what this process has seen.
     for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
-        _limiter().hit(item, key)
+        current_app.extensions[_FALLBACK_KEY].hit(item, key)
+    try:
+        for item in _limits("AURA_RATE_LIMIT_AUTH_FAILURES"):
+            _limiter().hit(item, key)
+    except StorageError as error:
+        _storage_down(error)
+
+
+_last_outage_log = 0.0
+OUTAGE_LOG_SECONDS = 10.0
+
+
+def _storage_down(error: StorageError) -> None:
+    """Say so in the log, at most once per OUTAGE_LOG_SECONDS per process (not once per request)."""
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= OUTAGE_LOG_SECONDS:
+        _last_outage_log = now
+        current_app.logger.error(
+            "rate-limit storage unavailable (%s): failed authentications counted per process, "
+            "writes and chat refused (503) until it is back",
+            error.storage_error.__class__.__name__,
+        )
+
+
+def storage_state() -> str:
+    """'ok' or 'unavailable' for /readyz ('per-process' when limits are not shared at all)."""
+    uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    if uri.startswith("memory://"):
+        return "per-process"
+    try:
+        return "ok" if _limiter().storage.check() else "unavailable"
+    except Exception:  # noqa: BLE001 - any failure to answer is "unavailable", never a failed probe
+        return "unavailable"

@@ -194,3 +194,23 @@ def test_unreachable_shared_storage_refuses_with_503_and_writes_nothing(make_app
     token = csrf_from(client, "/admin/login")
     page = client.post("/admin/login", data={"email": "a@example.com", "password": "x", "csrf_token": token})
     assert page.status_code == 503 and page.mimetype == "text/html"
+
+
+def test_with_redis_down_reads_go_on_and_failed_authentications_are_counted_per_process(make_app, db):
+    """Writes and chat need the shared per-user counts (503); reads need only the failure count."""
+    app = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0", AURA_RATE_LIMIT_AUTH_FAILURES="3/minute")
+    client = app.test_client()
+    assert client.get("/api/v1/memory/5", headers=AUTH).status_code == 200
+    assert client.get("/api/v1/memory/5/revisions", headers=AUTH).status_code == 200
+    assert client.post(SAVE_URL, json={"user_id": 5, "content": "x"}, headers=AUTH).status_code == 503
+    wrong = {"Authorization": "Bearer not-a-token"}
+    statuses = [client.get("/api/v1/memory/5", headers=wrong).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["rate_limits"] == "unavailable"
+
+
+def test_readiness_names_the_rate_limit_storage(make_app, db, shared_limits_redis):
+    assert make_app().test_client().get("/readyz").get_json()["rate_limits"] == "per-process"
+    shared = make_app(RATELIMIT_STORAGE_URI=SHARED_LIMITS).test_client()
+    assert shared.get("/readyz").get_json()["rate_limits"] == "ok"
