@@ -37,7 +37,6 @@ STREAM_OR_JSON_REPLY = {
 }
 
 # aura_chat_calls_total{outcome}: ok, streamed (then stream_error if it broke), dry_run, or the failure.
-OUTCOMES = {502: "model_error", 503: "not_configured", 504: "timeout"}
 
 blp = api_blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
 
@@ -110,7 +109,7 @@ def chat(body: dict):
         else:
             completion = client.complete(prepared.messages)
     except LLMError as error:
-        CHAT_CALLS.labels(OUTCOMES.get(error.status, "model_error")).inc()
+        CHAT_CALLS.labels(error.outcome).inc()
         current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
         return _llm_error(error)
     MODEL_LATENCY.observe(time.perf_counter() - started)

@@ -1,7 +1,8 @@
 """OpenAI-compatible chat-completions client (OpenAI, Ollama, vLLM, llama.cpp server).
 
-Retries 429/5xx and connection failures with exponential backoff; maps every failure to an
-LLMError the API turns into 502/503/504. The API key is only ever put in a header.
+Retries 429/5xx and connection failures with exponential backoff (a timeout is not retried:
+it already used the whole AURA_LLM_TIMEOUT); maps every failure to an LLMError the API turns
+into 502, 503 (not configured, or still rate-limited) or 504. The API key is only ever put in a header.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 
 
 class LLMError(Exception):
-    """A model call that failed; ``status`` is the HTTP code the API should answer with."""
+    """A model call that failed; ``status`` is the HTTP code the API should answer with, and
+    ``outcome`` how /metrics counts it."""
 
     status = 502
+    outcome = "model_error"
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -35,10 +38,20 @@ class LLMError(Exception):
 
 class LLMNotConfigured(LLMError):
     status = 503
+    outcome = "not_configured"
+
+
+class LLMRateLimited(LLMError):
+    """The model kept answering 429: "try later" (503 with Retry-After), not "broken" (502)."""
+
+    status = 503
+    outcome = "model_rate_limited"
+    DEFAULT_RETRY_AFTER = 5.0
 
 
 class LLMTimeout(LLMError):
     status = 504
+    outcome = "timeout"
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,9 @@ def _response_message(response: httpx.Response, api_key: str) -> str:
 
 def _provider_error(response: httpx.Response, api_key: str) -> LLMError:
     if response.status_code == 429:
-        return LLMError(
-            "The language model is rate-limiting requests; try again shortly.", _retry_after(response)
+        return LLMRateLimited(
+            "The language model is rate-limiting requests; try again shortly.",
+            _retry_after(response) or LLMRateLimited.DEFAULT_RETRY_AFTER,
         )
     detail = _response_message(response, api_key)
     message = f"The language model answered with HTTP {response.status_code}"

@@ -134,11 +134,21 @@ class TestFailures:
         assert response.status_code == 200
         assert response.get_json()["reply"] == "fine"
 
-    def test_upstream_rate_limit_passes_retry_after_on(self, chat_client, fake_llm):
+    def test_upstream_rate_limit_is_503_try_later_with_its_retry_after(self, chat_client, fake_llm):
         fake_llm.script(*[Answer(status=429, headers={"Retry-After": "1"})] * 3)
+        before = chat_client.get("/metrics").get_data(as_text=True)
         response = chat_client.post(CHAT_URL, json={"user_id": 1, "message": "Hi"})
-        assert response.status_code == 502
+        assert response.status_code == 503  # "try later", not 502 "broken"
         assert response.headers["Retry-After"] == "1"
+        assert "rate-limiting" in response.get_json()["message"]
+        after = chat_client.get("/metrics").get_data(as_text=True)
+        limited = 'aura_chat_calls_total{outcome="model_rate_limited"}'
+        assert sample_value(after, limited) - sample_value(before, limited) == 1
+
+    def test_upstream_rate_limit_without_retry_after_still_says_when(self, chat_client, fake_llm):
+        fake_llm.script(*[Answer(status=429)] * 3)
+        response = chat_client.post(CHAT_URL, json={"user_id": 1, "message": "Hi"})
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
 
     def test_timeout_is_504(self, chat_client, fake_llm):
         fake_llm.script(Answer(delay=1.5))
@@ -306,3 +316,8 @@ class TestModelProtocol:
             assert secret not in message
             assert secret not in caplog.text
         assert "Invalid API key" in caplog.text
+
+
+def sample_value(text: str, sample: str) -> float:
+    line = next((line for line in text.splitlines() if line.startswith(sample + " ")), None)
+    return float(line.split()[-1]) if line else 0.0
