@@ -28,6 +28,10 @@ timeout = int(os.environ.get("AURA_WORKER_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("AURA_GRACEFUL_TIMEOUT", "30"))  # in-flight requests and streams finish
 keepalive = 5
 accesslog = None  # the app logs one line per request itself
+# gunicorn's control socket (gunicornc) defaults to one path per machine user: two instances on
+# one host removed each other's. Off unless AURA_CONTROL_SOCKET names this instance's own path.
+control_socket = os.environ.get("AURA_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 errorlog = "-"
 
 # /metrics across workers (prometheus-client multiprocess mode): each worker writes its samples

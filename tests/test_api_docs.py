@@ -50,3 +50,10 @@ def test_docs_render_in_chromium_without_any_request_leaving_the_machine(app, db
         assert page.dialogs == []
     finally:
         server.stop()
+
+
+def test_operation_summaries_are_plain_text(anonymous):
+    """Swagger UI shows a summary as is (only descriptions are Markdown): no literal backticks."""
+    spec = anonymous.get("/api/v1/openapi.json").get_json()
+    summaries = [op["summary"] for path in spec["paths"].values() for op in path.values() if "summary" in op]
+    assert summaries and not [s for s in summaries if "`" in s]

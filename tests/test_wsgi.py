@@ -44,3 +44,14 @@ def test_gunicorn_streams_the_first_token_without_buffering(gunicorn_url, fake_l
         assert json.loads(first[5:]) == {"content": "first"}
         release.set()
         assert [line for line in lines if line.startswith("event:")] == ["event: token", "event: done"]
+
+
+def test_two_instances_on_one_host_never_share_a_control_socket(app, db, database_url, tmp_path):
+    """gunicorn's default control socket is one path per machine user: instances removed each other's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    own = tmp_path / "aura-1.ctl"
+    plain = {"HOME": str(home), "XDG_RUNTIME_DIR": ""}
+    with gunicorn(database_url, AURA_CONTROL_SOCKET=str(own), **plain), gunicorn(database_url, **plain):
+        assert own.is_socket()  # the instance that asked for one has it, at its own path
+        assert not (home / ".gunicorn").exists()  # the other made none at the shared default

@@ -85,7 +85,7 @@ class MemoryItem(MethodView):
     @blp.response(200, MemoryEnvelopeSchema)
     @documented_errors(blp, 403)
     def get(self, user_id: int):
-        """The user's current memory, or `"memory": null` if there is none (ETag: its version)."""
+        """The user's current memory, or "memory": null if there is none (ETag: its version)."""
         authorize_user(user_id)
         memory = service.get_memory(user_id)
         body = {"status": "ok", "memory": memory_body(memory)}
@@ -165,7 +165,7 @@ class RevisionRestore(MethodView):
     @blp.response(200, MemoryRestoredSchema)
     @documented_errors(blp, 400, 403, 404, 409, 412, 413, 415)
     def post(self, body: dict, user_id: int, revision_id: int, if_match: str | None = None):
-        """Make an earlier revision current again (recorded as a new `restore` revision).
+        """Make an earlier revision current again (recorded as a new "restore" revision).
 
         For "undo the last regeneration": restore the second-newest revision. Honours If-Match
         and the memory switch like a save; a revision of another user is 404.

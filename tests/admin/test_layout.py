@@ -31,6 +31,15 @@ def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_pa
     from playwright.sync_api import expect
 
     base, page = live_server.url, browser_page
+    failed_resources: list[str] = []  # the favicon was a 404 on every page (a console error)
+    page.on(
+        "response",
+        lambda r: (
+            failed_resources.append(r.url)
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     for content in ("Likes peanut butter. " + LONG_MEMORY, LONG_MEMORY + " Now also likes peanut brittle."):
         httpx.post(f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 123456789012, "content": content})
     newest = db.session.query(MemoryRevision).order_by(MemoryRevision.id.desc()).first()
@@ -57,6 +66,10 @@ def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_pa
     page.goto(f"{base}/admin/users?q=PEANUT")
     expect(page.locator("mark").first).to_have_text(re.compile("peanut", re.I))
     assert len(list(tmp_path.glob("*.png"))) == len(pages) * len(WIDTHS)
+    assert failed_resources == []
+    # Browsers ask for /favicon.ico (a 404 and a console error on every page) unless told where it is.
+    icon = httpx.get(base + page.locator('link[rel="icon"]').get_attribute("href"))
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_save_is_disabled_while_the_text_is_over_the_limit(live_server, staff, browser_page, make_app):
