@@ -84,6 +84,11 @@ class BaseConfig:
     AURA_MAX_REVISIONS = _int("AURA_MAX_REVISIONS", 50)
     # Days of audit log kept by `flask memory prune` (0: all of it).
     AURA_AUDIT_RETENTION_DAYS = _int("AURA_AUDIT_RETENTION_DAYS", 365)
+    # `flask db upgrade`: its own connection (straight to PostgreSQL when the app goes through
+    # PgBouncer; default DATABASE_URL) and its own timeouts, never the requests' (migrations/env.py).
+    AURA_MIGRATION_DATABASE_URL = os.environ.get("AURA_MIGRATION_DATABASE_URL", "")
+    AURA_MIGRATION_STATEMENT_TIMEOUT_MS = _int("AURA_MIGRATION_STATEMENT_TIMEOUT_MS", 0)  # 0: none
+    AURA_MIGRATION_LOCK_TIMEOUT_MS = _int("AURA_MIGRATION_LOCK_TIMEOUT_MS", 5000)  # then re-run it
     # Apply pending migrations when the app starts (handy for the SQLite quickstart only).
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
     AURA_MIGRATIONS_DIR = MIGRATIONS_DIR

@@ -6,8 +6,12 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from aura.config import normalize_database_url
 from aura.models import include_in_schema
 
 config = context.config
@@ -57,11 +61,69 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
 
-    with target_db.engine.connect() as connection, sqlite_foreign_keys_off(connection):
-        conf_args.setdefault("include_object", include_in_schema(connection.dialect.name))
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+    engine = migration_engine()
+    try:
+        with engine.connect() as connection, sqlite_foreign_keys_off(connection):
+            conf_args.setdefault("include_object", include_in_schema(connection.dialect.name))
+            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            with context.begin_transaction():
+                set_local_timeouts(connection)
+                context.run_migrations()
+    finally:
+        if engine is not target_db.engine:
+            engine.dispose()
+
+
+def _timeouts() -> tuple[int, int]:
+    settings = current_app.config
+    return int(settings["AURA_MIGRATION_STATEMENT_TIMEOUT_MS"]), int(
+        settings["AURA_MIGRATION_LOCK_TIMEOUT_MS"]
+    )
+
+
+def _behind_transaction_pooler() -> bool:
+    return current_app.config.get("AURA_DB_POOLER") == "pgbouncer-transaction" and not current_app.config.get(
+        "AURA_MIGRATION_DATABASE_URL"
+    )
+
+
+def migration_engine():
+    """A connection of its own, without the request timeouts the app's engine carries.
+
+    An index build or a backfill on a table that grows with users takes minutes, not the
+    5 s a request may: the app's statement timeout cancelled them and left INVALID indexes.
+    Migrations get AURA_MIGRATION_STATEMENT_TIMEOUT_MS (default 0: none) and
+    AURA_MIGRATION_LOCK_TIMEOUT_MS (default 5 s: a migration waiting for a lock queues every
+    write behind it, so it gives up instead, and is re-run). AURA_MIGRATION_DATABASE_URL
+    points them straight at PostgreSQL when the app goes through a pooler.
+    """
+    url = current_app.config.get("AURA_MIGRATION_DATABASE_URL") or target_db.engine.url
+    url = make_url(normalize_database_url(url) if isinstance(url, str) else url)
+    if url.get_backend_name() != "postgresql":
+        return target_db.engine  # SQLite: no timeouts to lift; keep its connection settings
+    statement_ms, lock_ms = _timeouts()
+    connect_args = {
+        "application_name": "aura-migrations",
+        "connect_timeout": max(1, int(current_app.config["AURA_DB_CONNECT_TIMEOUT"])),
+    }
+    if _behind_transaction_pooler():
+        # PgBouncer refuses startup options and would hand session settings to other
+        # clients: the transaction gets SET LOCAL; statements outside it (CONCURRENTLY) get
+        # the role's defaults. DEPLOY.md: migrate straight against PostgreSQL instead.
+        logger.warning("migrating through PgBouncer in transaction mode: set AURA_MIGRATION_DATABASE_URL")
+        connect_args["prepare_threshold"] = None
+    else:
+        connect_args["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+    return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+
+
+def set_local_timeouts(connection):
+    """Behind a transaction pooler only: the migration's own timeouts for its transaction."""
+    if connection.dialect.name == "postgresql" and _behind_transaction_pooler():
+        statement_ms, lock_ms = _timeouts()
+        connection.exec_driver_sql(
+            f"SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {lock_ms}"
+        )
 
 
 @contextmanager

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from aura import MIGRATIONS_DIR, create_app
 from aura.extensions import db
 from aura.models import include_in_schema
+from tests import databases
 from tests.databases import fresh_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from populate import FIRST_REVISION, populate_first_revision  # noqa: E402
 
 
 @pytest.fixture()
@@ -111,3 +122,93 @@ def test_upgrading_a_database_with_memories_keeps_them_at_version_1_with_memory_
     assert [r.number for r in service.list_revisions(1).items] == [2, 1]
     assert service.save_memory(2, "first text").version == 1
     assert schema_differences() == []
+
+
+postgresql_only = pytest.mark.skipif(
+    databases.test_backend_url() is None, reason="PostgreSQL index builds (CI's PG leg)"
+)
+POPULATED_USERS = 20_000
+
+
+@pytest.fixture()
+def populated(tmp_path):
+    """A database at the first revision holding 20,000 users (a memory and 2 revisions each), and an app
+    whose request timeout (80 ms) every big migration statement here outlasts."""
+    with fresh_database(tmp_path) as url:
+        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "AURA_DB_STATEMENT_TIMEOUT_MS": 80})
+        with app.app_context():
+            upgrade(directory=MIGRATIONS_DIR, revision=FIRST_REVISION)
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
+                populate_first_revision(conn, users=POPULATED_USERS, revisions=2, memory_chars=400)
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+
+
+def invalid_indexes() -> list[str]:
+    with db.engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                    " WHERE NOT i.indisvalid"
+                )
+            ).scalars()
+        )
+
+
+def schema_version() -> str:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+@postgresql_only
+def test_upgrading_a_populated_database_never_inherits_the_request_timeouts(populated):
+    """The app's statement timeout cancelled index builds and backfills (8 s at 10,000 users)."""
+    upgrade(directory=MIGRATIONS_DIR)
+    assert schema_differences() == [] and invalid_indexes() == []
+    with db.engine.connect() as conn:
+        numbers = conn.execute(text("SELECT max(number), count(*) FROM memory_revisions")).one()
+    assert tuple(numbers) == (2, 2 * POPULATED_USERS)
+
+
+def cancel_when_it_runs(url: str, statement_start: str, stop: threading.Event) -> list[int]:
+    """Cancel the migration's statement that starts with ``statement_start`` as soon as it runs
+    (as an operator's Ctrl-C or a deploy timeout would); returns the cancelled backends."""
+    cancelled: list[int] = []
+    watcher = create_engine(url, isolation_level="AUTOCOMMIT")
+    query = text(
+        "SELECT pg_cancel_backend(pid), pid FROM pg_stat_activity"
+        " WHERE application_name = 'aura-migrations' AND query LIKE :start AND state = 'active'"
+    )
+    try:
+        with watcher.connect() as conn:
+            while not stop.is_set() and not cancelled:
+                cancelled += [pid for ok, pid in conn.execute(query, {"start": statement_start + "%"}) if ok]
+                time.sleep(0.005)
+    finally:
+        watcher.dispose()
+    return cancelled
+
+
+@postgresql_only
+def test_an_interrupted_upgrade_runs_again_and_leaves_no_invalid_index(populated):
+    upgrade(directory=MIGRATIONS_DIR, revision="e4f1a7c93b28")  # everything before the index builds
+    url = db.engine.url.render_as_string(hide_password=False)
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cancelling = pool.submit(
+            cancel_when_it_runs,
+            url,
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_user_memories_content_trgm",
+            stop,
+        )
+        with pytest.raises(OperationalError, match="canceling statement"):
+            upgrade(directory=MIGRATIONS_DIR)
+        stop.set()
+        assert cancelling.result()
+    assert invalid_indexes() == ["ix_user_memories_content_trgm"] and schema_version() == "e4f1a7c93b28"
+    upgrade(directory=MIGRATIONS_DIR)  # the same command again, as an operator would
+    assert invalid_indexes() == [] and schema_differences() == []
+    upgrade(directory=MIGRATIONS_DIR)  # at head: nothing to do, nothing fails
