@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 
 import click
@@ -11,7 +12,7 @@ from flask.cli import AppGroup
 
 from aura import staff
 from aura.auth import mint_user_token
-from aura.memory.retention import prune_audit_events, prune_revisions
+from aura.memory.retention import PruneProgress, prune_audit_events, prune_revisions
 from aura.schemas import MAX_USER_ID
 
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
@@ -98,11 +99,19 @@ memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
     default=None,
     help="Days of audit log to keep (default: AURA_AUDIT_RETENTION_DAYS; 0 keeps it all).",
 )
-def prune(dry_run: bool, keep: int | None, audit_days: int | None) -> None:
+@click.option(
+    "--after-user",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Resume: start after this user id (an interrupted run prints where it got to).",
+)
+def prune(dry_run: bool, keep: int | None, audit_days: int | None, after_user: int) -> None:
     """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)
-    and audit entries older than AURA_AUDIT_RETENTION_DAYS. Run it daily (cron, a systemd timer)."""
+    and audit entries older than AURA_AUDIT_RETENTION_DAYS. Run it daily (cron, a systemd timer).
+
+    Works through the users in short batches, showing progress; safe to interrupt and re-run."""
     keep = keep or current_app.config["AURA_MAX_REVISIONS"]
-    report = prune_revisions(keep, dry_run=dry_run)
+    report = prune_revisions(keep, dry_run=dry_run, after_user=after_user, on_progress=ProgressLine())
     verb = "Would remove" if dry_run else "Removed"
     click.echo(
         f"{verb} {report.revisions:,} revision(s) of {report.users:,} user(s), "
@@ -114,6 +123,32 @@ def prune(dry_run: bool, keep: int | None, audit_days: int | None) -> None:
         click.echo(f"{verb} {events:,} audit entr{'y' if events == 1 else 'ies'} older than {days:,} days.")
     else:
         click.echo("Keeping the whole audit log (retention 0).")
+
+
+class ProgressLine:
+    """Progress of a long prune: redrawn in place on a terminal, a line every 10 s in a log."""
+
+    def __init__(self) -> None:
+        self.on_terminal = sys.stdout.isatty()
+        self.every = 0.5 if self.on_terminal else 10.0
+        self.shown_at = 0.0
+
+    def __call__(self, progress: PruneProgress) -> None:
+        finished = progress.users_done >= progress.users_total
+        if progress.seconds - self.shown_at < self.every and not (finished and self.shown_at):
+            return
+        self.shown_at = progress.seconds
+        share = progress.users_done / progress.users_total if progress.users_total else 1.0
+        rate = progress.users_done / progress.seconds if progress.seconds else 0.0
+        line = (
+            f"{progress.users_done:,} of {progress.users_total:,} users ({share:.0%}), "
+            f"{progress.revisions:,} revisions, {rate:,.0f} users/s; "
+            f"resume with --after-user {progress.last_user_id}"
+        )
+        if self.on_terminal:
+            click.echo(f"\r{line}\x1b[K", nl=finished)
+        else:
+            click.echo(line)
 
 
 def register_cli(app: Flask) -> None:

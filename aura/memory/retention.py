@@ -7,6 +7,8 @@ to rows written before the limit existed or was lowered (`flask memory prune`).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,9 +16,10 @@ from sqlalchemy import delete, func, select
 
 from aura.extensions import db
 from aura.memory.service import transaction
-from aura.models import AuditEvent, MemoryRevision, utcnow
+from aura.models import AuditEvent, MemoryRevision, User, utcnow
 
-BATCH_SIZE = 5_000
+BATCH_SIZE = 5_000  # audit entries per delete
+USERS_PER_BATCH = 500  # users whose revisions one short transaction prunes
 
 
 @dataclass(frozen=True)
@@ -25,38 +28,80 @@ class PruneReport:
     users: int
 
 
-def _beyond_limit(keep: int):
-    """(id, user_id) of every revision older than its user's newest ``keep``."""
-    ranked = select(
-        MemoryRevision.id,
-        MemoryRevision.user_id,
-        func.row_number()
-        .over(partition_by=MemoryRevision.user_id, order_by=MemoryRevision.id.desc())
-        .label("newer"),
-    ).subquery()
+@dataclass(frozen=True)
+class PruneProgress:
+    """After each batch: where it got to (a re-run may start after ``last_user_id``) and how far."""
+
+    last_user_id: int
+    users_done: int
+    users_total: int
+    revisions: int
+    seconds: float
+
+
+def _beyond_limit(keep: int, after: int, upto: int):
+    """(id, user_id) of each revision older than its user's newest ``keep``, for users in (after, upto]."""
+    in_range = (MemoryRevision.user_id > after) & (MemoryRevision.user_id <= upto)
+    ranked = (
+        select(
+            MemoryRevision.id,
+            MemoryRevision.user_id,
+            func.row_number()
+            .over(partition_by=MemoryRevision.user_id, order_by=MemoryRevision.id.desc())
+            .label("newer"),
+        )
+        .where(in_range)
+        .subquery()
+    )
     return select(ranked.c.id, ranked.c.user_id).where(ranked.c.newer > keep)
 
 
-def prune_revisions(keep: int, dry_run: bool = False) -> PruneReport:
+def _user_batches(after: int) -> Iterator[tuple[int, int, int]]:
+    """(after, upto, users in it) for successive batches of user ids, read by the primary key."""
+    while True:
+        ids = db.session.scalars(
+            select(User.id).where(User.id > after).order_by(User.id).limit(USERS_PER_BATCH)
+        ).all()
+        db.session.rollback()
+        if not ids:
+            return
+        yield after, ids[-1], len(ids)
+        after = ids[-1]
+
+
+def prune_revisions(
+    keep: int,
+    dry_run: bool = False,
+    after_user: int = 0,
+    on_progress: Callable[[PruneProgress], None] | None = None,
+) -> PruneReport:
     """Delete (or with ``dry_run`` only count) the revisions beyond the newest ``keep`` per user.
 
-    Deletes in batches of ids, each its own short transaction, so a large backlog never holds
-    long locks; the newest revision of a user (its current memory) is never among them.
+    Walks the users in id order, USERS_PER_BATCH at a time, each batch its own short
+    transaction through the (user_id, id) index: memory stays bounded whatever the table's
+    size, locks are held for milliseconds, and an interrupted run loses nothing (each batch
+    is committed) and may resume after the last user it reported. The newest revision of a
+    user (its current memory) is never among those removed.
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    doomed = db.session.execute(_beyond_limit(keep)).all()
-    db.session.rollback()  # end the read before deleting: no long-lived transaction
-    report = PruneReport(revisions=len(doomed), users=len({user_id for _, user_id in doomed}))
-    if dry_run:
-        return report
-    ids = [revision_id for revision_id, _ in doomed]
-    for start in range(0, len(ids), BATCH_SIZE):
+    total = db.session.scalar(select(func.count()).select_from(User).where(User.id > after_user))
+    db.session.rollback()
+    started = time.monotonic()
+    revisions = users = done = 0
+    for after, upto, count in _user_batches(after_user):
         with transaction() as session:
-            session.execute(
-                delete(MemoryRevision).where(MemoryRevision.id.in_(ids[start : start + BATCH_SIZE]))
-            )
-    return report
+            doomed = session.execute(_beyond_limit(keep, after, upto)).all()
+            if doomed and not dry_run:
+                session.execute(
+                    delete(MemoryRevision).where(MemoryRevision.id.in_([row.id for row in doomed]))
+                )
+        revisions += len(doomed)
+        users += len({row.user_id for row in doomed})
+        done += count
+        if on_progress:
+            on_progress(PruneProgress(upto, done, total, revisions, time.monotonic() - started))
+    return PruneReport(revisions=revisions, users=users)
 
 
 def prune_audit_events(days: int, dry_run: bool = False) -> int:

@@ -149,3 +149,35 @@ def test_prune_command_drops_audit_entries_past_their_retention(runner, db):
         "Keeping the whole audit log" in runner.invoke(args=["memory", "prune", "--audit-days", "0"]).output
     )
     assert "Removed 1 audit entry" in runner.invoke(args=["memory", "prune", "--audit-days", "2"]).output
+
+
+def test_prune_walks_the_users_in_short_batches_and_resumes_after_a_user(app, db, monkeypatch):
+    from aura.memory import retention
+
+    _backlog(db, {1: 4, 2: 1, 3: 4, 4: 4, 5: 2})
+    monkeypatch.setattr(retention, "USERS_PER_BATCH", 2)
+    seen: list[retention.PruneProgress] = []
+    with app.app_context():
+        report = retention.prune_revisions(2, after_user=2, on_progress=seen.append)
+    assert (report.revisions, report.users) == (4, 2)  # users 3 and 4, two each; 1 is before the start
+    assert [(p.last_user_id, p.users_done, p.users_total, p.revisions) for p in seen] == [
+        (4, 2, 3, 4),
+        (5, 3, 3, 4),
+    ]
+    assert len(revision_texts(db, 1)) == 4 and revision_texts(db, 3) == ["3-2", "3-3"]
+    with app.app_context():
+        rest = retention.prune_revisions(2)  # the whole run again: only what was skipped is left
+    assert (rest.revisions, rest.users) == (2, 1)
+
+
+def test_the_progress_line_says_how_far_how_fast_and_where_to_resume(capsys):
+    from aura.cli import ProgressLine
+    from aura.memory.retention import PruneProgress
+
+    line = ProgressLine()
+    line(PruneProgress(last_user_id=500, users_done=500, users_total=2000, revisions=900, seconds=0.1))
+    assert capsys.readouterr().out == ""  # not yet: at most one line per interval
+    line(PruneProgress(last_user_id=999, users_done=1000, users_total=2000, revisions=1800, seconds=20.0))
+    assert capsys.readouterr().out.strip() == (
+        "1,000 of 2,000 users (50%), 1,800 revisions, 50 users/s; resume with --after-user 999"
+    )
