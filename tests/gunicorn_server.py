@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,14 +14,9 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import SERVICE_TOKEN
+from tests.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Gunicorn(str):
@@ -72,11 +66,6 @@ def gunicorn(database_url: str, **settings: str) -> Iterator[Gunicorn]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=40)
         log_file.close()
         url.log_path.unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.processes import free_port, stop_process
+
 PGBOUNCER = Path("/usr/sbin/pgbouncer")
 CONFIG = """\
 [databases]
@@ -49,12 +51,6 @@ def require_pgbouncer() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PgBouncer:
     """A running PgBouncer: ``url_for(database_url)`` is that database reached through it."""
 
@@ -76,7 +72,7 @@ def pgbouncer(database_url: str, mode: str = "transaction", pool_size: int = 8) 
     require_pgbouncer()
     server = make_url(database_url)
     directory = Path(tempfile.mkdtemp(prefix="aura-pgbouncer-"))
-    port = _free_port()
+    port = free_port()
     (directory / "userlist.txt").write_text(f'"{server.username or "postgres"}" ""\n')
     (directory / "pgbouncer.ini").write_text(
         CONFIG.format(
@@ -98,12 +94,7 @@ def pgbouncer(database_url: str, mode: str = "transaction", pool_size: int = 8) 
         _wait_for_port(port, process, bouncer)
         yield bouncer
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=10)
         shutil.rmtree(directory, ignore_errors=True)
 
 
