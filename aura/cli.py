@@ -105,13 +105,26 @@ memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
     default=0,
     help="Resume: start after this user id (an interrupted run prints where it got to).",
 )
-def prune(dry_run: bool, keep: int | None, audit_days: int | None, after_user: int) -> None:
+@click.option(
+    "--duty",
+    type=click.FloatRange(0.05, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Share of the time spent pruning; the rest it pauses, so saves keep their latency.",
+)
+def prune(dry_run: bool, keep: int | None, audit_days: int | None, after_user: int, duty: float) -> None:
     """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)
     and audit entries older than AURA_AUDIT_RETENTION_DAYS. Run it daily (cron, a systemd timer).
 
     Works through the users in short batches, showing progress; safe to interrupt and re-run."""
     keep = keep or current_app.config["AURA_MAX_REVISIONS"]
-    report = prune_revisions(keep, dry_run=dry_run, after_user=after_user, on_progress=ProgressLine())
+    report = prune_revisions(
+        keep,
+        dry_run=dry_run,
+        after_user=after_user,
+        on_progress=ProgressLine(),
+        duty=1.0 if dry_run else duty,
+    )
     verb = "Would remove" if dry_run else "Removed"
     click.echo(
         f"{verb} {report.revisions:,} revision(s) of {report.users:,} user(s), "

@@ -1,11 +1,14 @@
-"""Migrations at scale: each one's time and how long it holds writes up, on a populated database.
+"""Migrations and maintenance at scale: each migration's time and how long it holds writes up,
+and a save's latency while `flask memory prune` runs, on a populated database.
 
 Builds a throwaway PostgreSQL database at AURA's first revision, fills it in SQL (bench/populate.py:
 USERS users, each a ~2 KB memory and REVISIONS revisions), then runs `flask db upgrade <next>` one
 revision at a time exactly as operators run it, with production's request settings, while a
 writer keeps locking a random user's row and updating their memory, as a save does. Reports
 each step's seconds, its seconds per million users (scaled linearly from this run), and the
-longest the writer waited meanwhile. DEPLOY.md ("Migrations at scale") quotes it.
+longest the writer waited meanwhile. Then the writer's p99 for 10 s at rest and while
+`flask memory prune --keep 2` removes all but two revisions of every user. DEPLOY.md
+("Migrations at scale") quotes it.
 
     .venv/bin/python bench/migrations.py [--users 200000] [--revisions 5] [--pg URL]
 
@@ -18,7 +21,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +32,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH, BIN, ROOT, create_database, drop_database, settle_database  # noqa: E402
+from common import BENCH, ROOT, create_database, drop_database, flask, settle_database  # noqa: E402
 from populate import FIRST_REVISION, populate_first_revision  # noqa: E402
 
 
@@ -43,20 +45,6 @@ def revisions_after_first() -> list[tuple[str, str]]:
     return [(s.revision, (s.doc or "").splitlines()[0]) for s in ordered if s.revision != FIRST_REVISION]
 
 
-def flask_db_upgrade(url: str, revision: str) -> float:
-    env = {**os.environ, "DATABASE_URL": url, "AURA_ENV": "production", "SECRET_KEY": "m" * 40}
-    env["AURA_SERVICE_TOKENS"] = "bench=" + "t" * 40
-    started = time.perf_counter()
-    subprocess.run(
-        [BIN / "flask", "--app", "aura", "db", "upgrade", revision],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return time.perf_counter() - started
-
-
 class Writer(threading.Thread):
     """Locks a random user's row and updates their memory, over and over: a save's locks."""
 
@@ -65,6 +53,7 @@ class Writer(threading.Thread):
         self.engine = create_engine(url, pool_size=1)
         self.users = users
         self.longest = 0.0
+        self.latencies: list[float] = []
         self.writes = 0
         self.failures: list[str] = []
         self.stop = threading.Event()
@@ -72,6 +61,10 @@ class Writer(threading.Thread):
     def take_longest(self) -> float:
         longest, self.longest = self.longest, 0.0
         return longest
+
+    def take_p99(self) -> float:
+        latencies, self.latencies = sorted(self.latencies), []
+        return latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -86,7 +79,8 @@ class Writer(threading.Thread):
                     )
             except Exception as error:  # noqa: BLE001 - a failed write still waited that long
                 self.failures.append(f"{error.__class__.__name__}: {str(error).splitlines()[0]}")
-            self.longest = max(self.longest, time.perf_counter() - started)
+            self.latencies.append(time.perf_counter() - started)
+            self.longest = max(self.longest, self.latencies[-1])
             self.writes += 1
             time.sleep(0.01)
 
@@ -99,11 +93,12 @@ def main() -> int:
     )
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--revisions", type=int, default=5)
+    parser.add_argument("--prune-duty", default="0.5", help="flask memory prune --duty")
     args = parser.parse_args()
 
     url = create_database(args.pg)
     try:
-        flask_db_upgrade(url, FIRST_REVISION)
+        flask(url, "db", "upgrade", FIRST_REVISION)
         engine = create_engine(url)
         started = time.perf_counter()
         with engine.begin() as conn:
@@ -116,7 +111,7 @@ def main() -> int:
         steps = []
         for revision, title in revisions_after_first():
             writer.take_longest()
-            seconds = flask_db_upgrade(url, revision)
+            seconds = flask(url, "db", "upgrade", revision)
             step = {
                 "revision": revision,
                 "title": title,
@@ -128,6 +123,20 @@ def main() -> int:
             writer.failures.clear()
             steps.append(step)
             print(step, flush=True)
+        writer.take_p99()
+        time.sleep(10)
+        at_rest = writer.take_p99()
+        prune_seconds = flask(
+            url, "memory", "prune", "--keep", "2", "--audit-days", "0", "--duty", args.prune_duty
+        )
+        prune = {
+            "duty": args.prune_duty,
+            "seconds": round(prune_seconds, 1),
+            "write_p99_at_rest_ms": round(at_rest * 1000, 1),
+            "write_p99_during_ms": round(writer.take_p99() * 1000, 1),
+            "longest_write_wait_s": round(writer.take_longest(), 2),
+        }
+        print(prune, flush=True)
         writer.stop.set()
         writer.join(timeout=10)
     finally:
@@ -146,6 +155,11 @@ def main() -> int:
             f"| `{s['revision']}` {s['title']} | {s['seconds']} | {s['seconds_per_million_users']:,} s "
             f"| {s['longest_write_wait_s']} s |"
         )
+    print(
+        f"\nprune --keep 2 ({args.revisions - 2} revisions of each user): {prune['seconds']} s; "
+        f"a write's p99 {prune['write_p99_at_rest_ms']} ms at rest, "
+        f"{prune['write_p99_during_ms']} ms meanwhile"
+    )
     return 0
 
 

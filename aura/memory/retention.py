@@ -74,6 +74,7 @@ def prune_revisions(
     dry_run: bool = False,
     after_user: int = 0,
     on_progress: Callable[[PruneProgress], None] | None = None,
+    duty: float = 1.0,
 ) -> PruneReport:
     """Delete (or with ``dry_run`` only count) the revisions beyond the newest ``keep`` per user.
 
@@ -82,14 +83,20 @@ def prune_revisions(
     size, locks are held for milliseconds, and an interrupted run loses nothing (each batch
     is committed) and may resume after the last user it reported. The newest revision of a
     user (its current memory) is never among those removed.
+
+    ``duty`` below 1 pauses after each batch so the prune works only that share of the time:
+    at full speed it competes with saves for the database (their p99 went 2.8 -> 9.9 ms).
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
+    if not 0 < duty <= 1:
+        raise ValueError("duty is a share of the time: more than 0, at most 1")
     total = db.session.scalar(select(func.count()).select_from(User).where(User.id > after_user))
     db.session.rollback()
     started = time.monotonic()
     revisions = users = done = 0
     for after, upto, count in _user_batches(after_user):
+        batch_started = time.monotonic()
         with transaction() as session:
             doomed = session.execute(_beyond_limit(keep, after, upto)).all()
             if doomed and not dry_run:
@@ -101,6 +108,8 @@ def prune_revisions(
         done += count
         if on_progress:
             on_progress(PruneProgress(upto, done, total, revisions, time.monotonic() - started))
+        if duty < 1:
+            time.sleep((time.monotonic() - batch_started) * (1 / duty - 1))
     return PruneReport(revisions=revisions, users=users)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, select
 
 from aura.memory import service
@@ -181,3 +182,17 @@ def test_the_progress_line_says_how_far_how_fast_and_where_to_resume(capsys):
     assert capsys.readouterr().out.strip() == (
         "1,000 of 2,000 users (50%), 1,800 revisions, 50 users/s; resume with --after-user 999"
     )
+
+
+def test_a_paced_prune_pauses_between_batches_as_long_as_it_worked(app, db, monkeypatch):
+    from aura.memory import retention
+
+    _backlog(db, {1: 3, 2: 3, 3: 3})
+    monkeypatch.setattr(retention, "USERS_PER_BATCH", 1)
+    pauses: list[float] = []
+    monkeypatch.setattr(retention.time, "sleep", pauses.append)
+    with app.app_context():
+        assert retention.prune_revisions(1, duty=0.5).revisions == 6
+        with pytest.raises(ValueError, match="share of the time"):
+            retention.prune_revisions(1, duty=0)
+    assert len(pauses) == 3 and all(p > 0 for p in pauses)
