@@ -212,3 +212,13 @@ def test_an_interrupted_upgrade_runs_again_and_leaves_no_invalid_index(populated
     upgrade(directory=MIGRATIONS_DIR)  # the same command again, as an operator would
     assert invalid_indexes() == [] and schema_differences() == []
     upgrade(directory=MIGRATIONS_DIR)  # at head: nothing to do, nothing fails
+
+
+@postgresql_only
+def test_the_trigram_index_keeps_no_pending_list_so_no_save_waits_for_its_merge(empty_app):
+    upgrade(directory=MIGRATIONS_DIR)
+    with db.engine.connect() as conn:
+        options = conn.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'ix_user_memories_content_trgm'")
+        ).scalar_one()
+    assert options == ["fastupdate=off"]
