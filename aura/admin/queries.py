@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,9 +63,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# A text search that matches more users than this says "more than 1,000": counting every match of a
-# common word means reading every memory, and nobody pages through a thousand users to find one.
-MATCH_COUNT_LIMIT = 1000
+# Lists and searches go this deep (40 pages of 25) and then say "more than 1,000: narrow the
+# search": nobody pages through a thousand users to find one, counting every match of a common
+# word means reading every memory, and OFFSET walks ever more index entries (3.4 s for the last
+# page of a million users).
+LIST_DEPTH = 1000
+# Users are counted exactly up to this many; beyond it the list shows PostgreSQL's estimate.
+EXACT_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class UsersPage(Page):
+    """A page of the users list; ``about`` is the number of all users when only estimated."""
+
+    about: int | None = None
 
 
 def _memories(with_text: bool) -> Select:
@@ -109,27 +121,60 @@ def _rows(stmt: Select, offset: int, limit: int) -> list:
     return list(db.session.execute(stmt.limit(limit).offset(offset)).all())
 
 
-def _all_users(sort: str, offset: int, per_page: int) -> tuple[list, int]:
+def _bounded_count(stmt: Select, limit: int) -> int:
+    """How many rows ``stmt`` gives, counting no further than ``limit`` + 1."""
+    return db.session.scalar(select(func.count()).select_from(stmt.limit(limit + 1).subquery())) or 0
+
+
+def _user_count() -> tuple[int, bool]:
+    """(users, whether estimated): exact up to EXACT_COUNT_LIMIT, then the planner's estimate
+    (an exact count(*) read a million index entries on every page)."""
+    counted = _bounded_count(select(User.id), EXACT_COUNT_LIMIT)
+    if counted <= EXACT_COUNT_LIMIT:
+        return counted, False
+    if db.session.get_bind().dialect.name != "postgresql":
+        return db.session.scalar(select(func.count()).select_from(User)) or 0, False
+    estimate = db.session.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'users'::regclass"))
+    return max(int(estimate or 0), counted), True
+
+
+def _clamped(page: int, listable: int, per_page: int) -> int:
+    """A page past the last listable one shows the last one."""
+    return max(1, min(page, math.ceil(listable / per_page)))
+
+
+def _list_all(sort: str, page: int, per_page: int) -> UsersPage:
     """Every user: by id, or those with a memory by last update and then those without, by id.
 
-    Two index-ordered reads instead of one outer join sorted as a whole (550 ms at 100,000 users).
+    Each page is one index-ordered read of at most LIST_DEPTH entries; by id, the page's ids come
+    from the users' primary key first and their memories by id after (joined whole, the planner
+    hash-joined every memory's length for a page of 25).
     """
-    total = db.session.scalar(select(func.count()).select_from(User)) or 0
+    users, estimated = _user_count()
+    listable = min(users, LIST_DEPTH)
+    page = _clamped(page, listable, per_page)
+    offset = (page - 1) * per_page
+    limit = min(per_page, listable - offset)  # the last listable page may be a short one
     if sort == "user_id":
-        return _rows(_users(with_text=False).order_by(User.id), offset, per_page), total
-    with_memory = db.session.scalar(select(func.count()).select_from(UserMemory)) or 0
-    memories = _memories(with_text=False).order_by(*_memory_order(sort))
-    rows = _rows(memories, offset, min(per_page, with_memory - offset))
-    without_memory = _users(with_text=False).where(UserMemory.id.is_(None)).order_by(User.id)
-    rows += _rows(without_memory, max(0, offset - with_memory), per_page - len(rows))
-    return rows, total
+        ids = db.session.scalars(select(User.id).order_by(User.id).offset(offset).limit(limit)).all()
+        rows = _rows(_users(with_text=False).where(User.id.in_(ids)).order_by(User.id), 0, limit)
+    else:
+        rows = _rows(_memories(with_text=False).order_by(*_memory_order(sort)), offset, limit)
+        if len(rows) < limit:  # past the last memory (so there are fewer than a page's worth more)
+            with_memory = _bounded_count(select(UserMemory.id), offset + limit)
+            without_memory = _users(with_text=False).where(UserMemory.id.is_(None)).order_by(User.id)
+            rows += _rows(without_memory, max(0, offset - with_memory), limit - len(rows))
+    about = users if estimated or users > LIST_DEPTH else None
+    return UsersPage(_items(rows, ""), page, per_page, total=listable, more=users > LIST_DEPTH, about=about)
 
 
-def _matches(query: str, sort: str, offset: int, per_page: int) -> tuple[list, int, bool]:
+def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
     """Users whose id is ``query`` (first) or whose memory contains it (case-insensitive).
 
-    The text part is one table read that PostgreSQL serves from the trigram index (rare words)
-    or the updated_at index (common ones); an ``OR`` with the id across the join could use neither.
+    The id is looked up by primary key. The text: up to LIST_DEPTH + 1 matching users are found
+    first (the trigram index serves rare words); up to LIST_DEPTH, the page is read from just
+    those, in sort order; beyond, by walking the sort's index (a common word is on every page).
+    An ``OR`` with the id across the join could use neither index.
     """
     by_id = []
     if USER_ID_STRING.fullmatch(query):  # the API's own id rule: no "²", nothing past BIGINT
@@ -137,31 +182,42 @@ def _matches(query: str, sort: str, offset: int, per_page: int) -> tuple[list, i
     matches_text = UserMemory.content.ilike(f"%{_escape_like(query)}%", escape="\\")
     if by_id:
         matches_text &= UserMemory.user_id != by_id[0][0]
-    text_matches = _memories(with_text=True).where(matches_text)
-    first_matches = select(UserMemory.user_id).where(matches_text).limit(MATCH_COUNT_LIMIT + 1)
-    counted = select(func.count()).select_from(first_matches.subquery())
-    text_total = db.session.scalar(counted) or 0
-    more = text_total > MATCH_COUNT_LIMIT
-    text_total = min(text_total, MATCH_COUNT_LIMIT)
+    first = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(LIST_DEPTH + 1)).all()
+    more = len(first) > LIST_DEPTH
+    text_total = min(len(first), LIST_DEPTH)
+    page = _clamped(page, len(by_id) + text_total, per_page)
+    offset = (page - 1) * per_page
     rows = list(by_id[offset : offset + per_page])
     text_offset = max(0, offset - len(by_id))
     limit = min(per_page - len(rows), text_total - text_offset)
-    with _walking_the_sort_index(when=more):
-        rows += _rows(text_matches.order_by(*_memory_order(sort)), text_offset, limit)
-    return rows, len(by_id) + text_total, more
+    if more:
+        with _walking_the_sort_index():
+            rows += _rows(
+                _memories(with_text=True).where(matches_text).order_by(*_memory_order(sort)),
+                text_offset,
+                limit,
+            )
+    else:
+        found = _memories(with_text=True).where(UserMemory.user_id.in_(first)).order_by(*_memory_order(sort))
+        rows += _rows(found, text_offset, limit)
+    return UsersPage(_items(rows, query), page, per_page, total=len(by_id) + text_total, more=more)
+
+
+def _items(rows: list, query: str) -> list[UserRow]:
+    return [_row(r, query) for r in rows]
 
 
 @contextmanager
-def _walking_the_sort_index(when: bool) -> Iterator[None]:
+def _walking_the_sort_index() -> Iterator[None]:
     """Page through a common word's matches in sort order instead of sorting all of them.
 
     PostgreSQL guesses that any ILIKE '%word%' matches a few rows, so it reads every match (through
     the trigram index or the whole table) and sorts them: 1.3 s for a word in all of 100,000
-    memories. When the count already found more than ``MATCH_COUNT_LIMIT``, walking the sort's
+    memories. When more than ``LIST_DEPTH`` matches were found, walking the sort's
     B-tree and checking each row finds a page within a few hundred rows, so for that one read the
     planner may use nothing else.
     """
-    if not when or db.session.get_bind().dialect.name != "postgresql":
+    if db.session.get_bind().dialect.name != "postgresql":
         yield
         return
     db.session.execute(text("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"))
@@ -171,12 +227,17 @@ def _walking_the_sort_index(when: bool) -> Iterator[None]:
         db.session.execute(text("RESET enable_bitmapscan; RESET enable_seqscan"))
 
 
-def search_users(query: str = "", sort: str = "updated_desc", page: int = 1, per_page: int = 25) -> Page:
+def search_users(query: str = "", sort: str = "updated_desc", page: int = 1, per_page: int = 25) -> UsersPage:
     """One page of the users list: all users, or those matching an id or a piece of memory text."""
     query = query.strip()
-    offset = (page - 1) * per_page
+    _without_jit()
     if query:
-        rows, total, more = _matches(query, sort, offset, per_page)
-    else:
-        (rows, total), more = _all_users(sort, offset, per_page), False
-    return Page(items=[_row(r, query) for r in rows], page=page, per_page=per_page, total=total, more=more)
+        return _search(query, sort, page, per_page)
+    return _list_all(sort, page, per_page)
+
+
+def _without_jit() -> None:
+    """No JIT compilation for this transaction's page queries: on plans over a million rows
+    PostgreSQL compiled them, which cost more than the few dozen rows a page reads."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
