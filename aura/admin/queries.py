@@ -68,6 +68,9 @@ def _escape_like(text: str) -> str:
 # word means reading every memory, and OFFSET walks ever more index entries (3.4 s for the last
 # page of a million users).
 LIST_DEPTH = 1000
+# A text search goes half as deep: each row of a common word's deeper pages is one more memory
+# read and matched (the 40th page of a word in every memory took 105 ms at a million users).
+SEARCH_DEPTH = 500
 # Users are counted exactly up to this many; beyond it the list shows PostgreSQL's estimate.
 EXACT_COUNT_LIMIT = 10_000
 
@@ -171,8 +174,8 @@ def _list_all(sort: str, page: int, per_page: int) -> UsersPage:
 def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
     """Users whose id is ``query`` (first) or whose memory contains it (case-insensitive).
 
-    The id is looked up by primary key. The text: up to LIST_DEPTH + 1 matching users are found
-    first (the trigram index serves rare words); up to LIST_DEPTH, the page is read from just
+    The id is looked up by primary key. The text: up to SEARCH_DEPTH + 1 matching users are found
+    first (the trigram index serves rare words); up to SEARCH_DEPTH, the page is read from just
     those, in sort order; beyond, by walking the sort's index (a common word is on every page).
     An ``OR`` with the id across the join could use neither index.
     """
@@ -182,9 +185,9 @@ def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
     matches_text = UserMemory.content.ilike(f"%{_escape_like(query)}%", escape="\\")
     if by_id:
         matches_text &= UserMemory.user_id != by_id[0][0]
-    first = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(LIST_DEPTH + 1)).all()
-    more = len(first) > LIST_DEPTH
-    text_total = min(len(first), LIST_DEPTH)
+    first = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(SEARCH_DEPTH + 1)).all()
+    more = len(first) > SEARCH_DEPTH
+    text_total = min(len(first), SEARCH_DEPTH)
     page = _clamped(page, len(by_id) + text_total, per_page)
     offset = (page - 1) * per_page
     rows = list(by_id[offset : offset + per_page])
@@ -213,7 +216,7 @@ def _walking_the_sort_index() -> Iterator[None]:
 
     PostgreSQL guesses that any ILIKE '%word%' matches a few rows, so it reads every match (through
     the trigram index or the whole table) and sorts them: 1.3 s for a word in all of 100,000
-    memories. When more than ``LIST_DEPTH`` matches were found, walking the sort's
+    memories. When more than ``SEARCH_DEPTH`` matches were found, walking the sort's
     B-tree and checking each row finds a page within a few hundred rows, so for that one read the
     planner may use nothing else.
     """
