@@ -4,8 +4,8 @@ searches) timed through the query function the page calls, on PostgreSQL with US
     .venv/bin/python bench/admin_pages.py [--users 1000000] [--keep] [--database NAME]
 
 Builds a throwaway database at the head migration in SQL (a ~2 KB memory per user from a small
-vocabulary, "peanut" in one memory of 2,000, "Kyoto" in one of 50, one user in 100 without a
-memory), then times each
+vocabulary, "peanut" in one memory of 2,000, "sail" in one of 1,000, "Kyoto" in one of 50, one
+user in 100 without a memory), then times each
 page (median and worst of --runs). --keep leaves the database for another run (--database NAME
 reuses it), as a million users take several minutes to build.
 """
@@ -43,7 +43,8 @@ BUILD = [
     "   SELECT (CAST(:words AS text[]))[1 + (g * 7 + i * i * 13) % :nwords]"
     "   FROM generate_series(1, 300) i), ' ')"
     "   || CASE WHEN g % 2000 = 1 THEN ' allergic to peanuts.' ELSE '.' END"
-    "   || CASE WHEN g % 50 = 3 THEN ' planning a trip to Kyoto.' ELSE '' END,"
+    "   || CASE WHEN g % 50 = 3 THEN ' planning a trip to Kyoto.' ELSE '' END"
+    "   || CASE WHEN g % 1000 = 7 THEN ' learning to sail.' ELSE '' END,"
     " 1, now() - interval '1 year', now() - make_interval(secs => (g::bigint * 7919) % :users)"
     " FROM generate_series(1, :users) g WHERE g % 100 <> 0",
     "CREATE INDEX ix_user_memories_updated_at_user_id ON user_memories (updated_at, user_id)",
@@ -77,6 +78,7 @@ def cases(users: int, deep: int, deep_search: int) -> list[tuple[str, str, str, 
         ("user id search", str(users // 2 + 1), "updated_desc", 1),
         ("rare word (peanut), page 1", "peanut", "updated_desc", 1),
         ("rare word (peanut), oldest first", "peanut", "updated_asc", 1),
+        ("word in 1 memory of 1,000 (sail), page 1", "sail", "updated_desc", 1),
         ("word in 1 memory of 50 (kyoto), page 1", "kyoto", "updated_desc", 1),
         (f"word in 1 memory of 50 (kyoto), page {deep_search}", "kyoto", "updated_desc", deep_search),
         ("common word (coffee), page 1", "coffee", "updated_desc", 1),

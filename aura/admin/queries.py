@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,6 +69,8 @@ LIST_DEPTH = 1000
 # A text search goes half as deep: each row of a common word's deeper pages is one more memory
 # read and matched (the 40th page of a word in every memory took 105 ms at a million users).
 SEARCH_DEPTH = 500
+# Memories checked in the chosen order for a search's page before the trigram index is asked.
+WALK_BUDGET = 600
 # Users are counted exactly up to this many; beyond it the list shows PostgreSQL's estimate.
 EXACT_COUNT_LIMIT = 10_000
 
@@ -98,12 +98,14 @@ def _users(with_text: bool) -> Select:
     )
 
 
-def _memory_order(sort: str) -> tuple:
+def _memory_order(sort: str, columns=None) -> tuple:
+    """ORDER BY for ``sort``, on user_memories' columns (or a derived table's of the same names)."""
+    c = columns if columns is not None else UserMemory
     return {
         # Ties in the index's own direction, so one B-tree scan (forwards or backwards) gives the order.
-        "updated_desc": (UserMemory.updated_at.desc(), UserMemory.user_id.desc()),
-        "updated_asc": (UserMemory.updated_at.asc(), UserMemory.user_id.asc()),
-        "user_id": (UserMemory.user_id,),
+        "updated_desc": (c.updated_at.desc(), c.user_id.desc()),
+        "updated_asc": (c.updated_at.asc(), c.user_id.asc()),
+        "user_id": (c.user_id,),
     }[sort]
 
 
@@ -174,60 +176,62 @@ def _list_all(sort: str, page: int, per_page: int) -> UsersPage:
 def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
     """Users whose id is ``query`` (first) or whose memory contains it (case-insensitive).
 
-    The id is looked up by primary key. The text: up to SEARCH_DEPTH + 1 matching users are found
-    first (the trigram index serves rare words); up to SEARCH_DEPTH, the page is read from just
-    those, in sort order; beyond, by walking the sort's index (a common word is on every page).
-    An ``OR`` with the id across the join could use neither index.
+    The id is looked up by primary key (an ``OR`` with the id across the join could use no
+    index). The text, within a bounded amount of work whatever the word (matching a memory
+    means reading and lower-casing its ~2 KB):
+    - the first WALK_BUDGET memories in the chosen order are checked: a word in most memories
+      has its first SEARCH_DEPTH matches, in order, right there;
+    - otherwise the trigram index finds up to SEARCH_DEPTH + 1 matching users and the page is
+      read from just those, in order: all of them when there are no more, else a sample
+      ("more than 500: narrow the search"). Walking the sort index until enough matches turned
+      up took seconds for a word in one memory of a thousand.
     """
     by_id = []
     if USER_ID_STRING.fullmatch(query):  # the API's own id rule: no "²", nothing past BIGINT
         by_id = db.session.execute(_users(with_text=True).where(User.id == int(query))).all()
-    matches_text = UserMemory.content.ilike(f"%{_escape_like(query)}%", escape="\\")
+    pattern = f"%{_escape_like(query)}%"
+    matches_text = UserMemory.content.ilike(pattern, escape="\\")
     if by_id:
         matches_text &= UserMemory.user_id != by_id[0][0]
-    first = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(SEARCH_DEPTH + 1)).all()
-    more = len(first) > SEARCH_DEPTH
-    text_total = min(len(first), SEARCH_DEPTH)
+    order = _memory_order(sort)
+    # The first WALK_BUDGET memories in order, as a derived table the planner cannot flatten (its
+    # LIMIT): joined instead, it believed the word rare and rechecked every memory holding it.
+    first_in_order = (
+        select(UserMemory.user_id, UserMemory.updated_at, UserMemory.content)
+        .order_by(*order)
+        .limit(WALK_BUDGET)
+        .subquery()
+    )
+    walk = select(
+        first_in_order.c.user_id,
+        true(),
+        func.length(first_in_order.c.content),
+        first_in_order.c.updated_at,
+        first_in_order.c.content,
+    ).where(first_in_order.c.content.ilike(pattern, escape="\\"))
+    if by_id:
+        walk = walk.where(first_in_order.c.user_id != by_id[0][0])
+    walked = _rows(walk.order_by(*_memory_order(sort, first_in_order.c)), 0, SEARCH_DEPTH + 1)
+    if len(walked) > SEARCH_DEPTH:
+        more, text_total, found = True, SEARCH_DEPTH, None
+    else:
+        ids = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(SEARCH_DEPTH + 1)).all()
+        more, text_total = len(ids) > SEARCH_DEPTH, min(len(ids), SEARCH_DEPTH)
+        found = _memories(with_text=True).where(UserMemory.user_id.in_(ids[:SEARCH_DEPTH])).order_by(*order)
     page = _clamped(page, len(by_id) + text_total, per_page)
     offset = (page - 1) * per_page
     rows = list(by_id[offset : offset + per_page])
     text_offset = max(0, offset - len(by_id))
     limit = min(per_page - len(rows), text_total - text_offset)
-    if more:
-        with _walking_the_sort_index():
-            rows += _rows(
-                _memories(with_text=True).where(matches_text).order_by(*_memory_order(sort)),
-                text_offset,
-                limit,
-            )
+    if found is None:
+        rows += walked[text_offset : text_offset + max(0, limit)]
     else:
-        found = _memories(with_text=True).where(UserMemory.user_id.in_(first)).order_by(*_memory_order(sort))
         rows += _rows(found, text_offset, limit)
     return UsersPage(_items(rows, query), page, per_page, total=len(by_id) + text_total, more=more)
 
 
 def _items(rows: list, query: str) -> list[UserRow]:
     return [_row(r, query) for r in rows]
-
-
-@contextmanager
-def _walking_the_sort_index() -> Iterator[None]:
-    """Page through a common word's matches in sort order instead of sorting all of them.
-
-    PostgreSQL guesses that any ILIKE '%word%' matches a few rows, so it reads every match (through
-    the trigram index or the whole table) and sorts them: 1.3 s for a word in all of 100,000
-    memories. When more than ``SEARCH_DEPTH`` matches were found, walking the sort's
-    B-tree and checking each row finds a page within a few hundred rows, so for that one read the
-    planner may use nothing else.
-    """
-    if db.session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    db.session.execute(text("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"))
-    try:
-        yield
-    finally:
-        db.session.execute(text("RESET enable_bitmapscan; RESET enable_seqscan"))
 
 
 def search_users(query: str = "", sort: str = "updated_desc", page: int = 1, per_page: int = 25) -> UsersPage:

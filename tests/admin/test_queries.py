@@ -172,3 +172,11 @@ def test_no_page_reads_every_memory(db):
                     sort,
                     plan,
                 )
+
+
+def test_past_the_walk_budget_a_frequent_word_is_paged_from_a_sample_and_says_so(users, monkeypatch):
+    monkeypatch.setattr(queries, "WALK_BUDGET", 1)  # only the newest memory (user 2's) is walked
+    monkeypatch.setattr(queries, "SEARCH_DEPTH", 1)
+    result = search_users("tea", per_page=10)  # users 2 and 3
+    assert (result.total, result.more, len(result.items)) == (1, True, 1)
+    assert result.items[0].user_id in {2, 3} and result.items[0].snippet.match == "tea"
