@@ -38,16 +38,14 @@ def engine_options(database_uri: str, config: dict) -> dict:
     if url.get_backend_name() == "sqlite":
         # Writers wait up to 30 s for the lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}}
-    pooler = pooler_of(config)
     statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
-    connect_args: dict = {
-        "connect_timeout": max(1, int(config["AURA_DB_CONNECT_TIMEOUT"])),
-        "application_name": config["AURA_DB_APPLICATION_NAME"],
-    }
-    if pooler == "pgbouncer-transaction":
-        connect_args["prepare_threshold"] = None
-    else:
-        connect_args["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"
+    connect_args = postgresql_connect_args(
+        pooler_of(config),
+        statement_ms=statement_ms,
+        lock_ms=statement_ms,
+        connect_timeout=int(config["AURA_DB_CONNECT_TIMEOUT"]),
+        application_name=config["AURA_DB_APPLICATION_NAME"],
+    )
     return {
         # Checked on checkout only after sitting idle (see _ping_idle_connections), not every time.
         "pool_pre_ping": False,
@@ -57,6 +55,25 @@ def engine_options(database_uri: str, config: dict) -> dict:
         "pool_recycle": 1800,
         "connect_args": connect_args,
     }
+
+
+def postgresql_connect_args(
+    pooler: str, statement_ms: int, lock_ms: int, connect_timeout: int, application_name: str
+) -> dict:
+    """psycopg's connect arguments: the timeouts as a startup option when connected directly;
+    behind a transaction pooler nothing prepared and no startup option (set per transaction,
+    with ``local_timeouts``, instead). The app's engine and the migrations' share it."""
+    args: dict = {"connect_timeout": max(1, connect_timeout), "application_name": application_name}
+    if pooler == "pgbouncer-transaction":
+        args["prepare_threshold"] = None
+    else:
+        args["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+    return args
+
+
+def local_timeouts(statement_ms: int, lock_ms: int) -> str:
+    """The SQL that sets both timeouts for the current transaction only (one round trip)."""
+    return f"SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {lock_ms}"
 
 
 def pooler_of(config: dict) -> str:
@@ -72,13 +89,14 @@ def scope_timeouts_to_transactions(engine: Engine, config: dict) -> None:
 
     SET LOCAL ends with the transaction, so it never leaks to the next client of the server
     connection (a plain SET would). One extra round trip per transaction, both settings in it.
-    Autocommit connections (migrations) run without: SET LOCAL means nothing outside a
-    transaction, and DEPLOY.md shows role defaults as the backstop for those.
+    AURA's own single statements run in a transaction there (``single_statement``); a
+    connection someone opens in autocommit gets none (SET LOCAL means nothing outside a
+    transaction). Migrations connect on their own (migrations/env.py).
     """
     if engine.dialect.name == "sqlite" or pooler_of(config) != "pgbouncer-transaction":
         return
     statement_ms = int(config["AURA_DB_STATEMENT_TIMEOUT_MS"])
-    set_timeouts = f"SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {statement_ms}"
+    set_timeouts = local_timeouts(statement_ms, statement_ms)
 
     @event.listens_for(engine, "begin")
     def _set_local_timeouts(conn: Connection) -> None:

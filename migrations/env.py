@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from aura.config import normalize_database_url
+from aura.database import local_timeouts, pooler_of, postgresql_connect_args
 from aura.models import include_in_schema
 
 config = context.config
@@ -82,9 +83,8 @@ def _timeouts() -> tuple[int, int]:
 
 
 def _behind_transaction_pooler() -> bool:
-    return current_app.config.get("AURA_DB_POOLER") == "pgbouncer-transaction" and not current_app.config.get(
-        "AURA_MIGRATION_DATABASE_URL"
-    )
+    config = current_app.config
+    return pooler_of(config) == "pgbouncer-transaction" and not config.get("AURA_MIGRATION_DATABASE_URL")
 
 
 def migration_engine():
@@ -102,28 +102,26 @@ def migration_engine():
     if url.get_backend_name() != "postgresql":
         return target_db.engine  # SQLite: no timeouts to lift; keep its connection settings
     statement_ms, lock_ms = _timeouts()
-    connect_args = {
-        "application_name": "aura-migrations",
-        "connect_timeout": max(1, int(current_app.config["AURA_DB_CONNECT_TIMEOUT"])),
-    }
-    if _behind_transaction_pooler():
+    pooler = "pgbouncer-transaction" if _behind_transaction_pooler() else "none"
+    if pooler != "none":
         # PgBouncer refuses startup options and would hand session settings to other
         # clients: the transaction gets SET LOCAL; statements outside it (CONCURRENTLY) get
         # the role's defaults. DEPLOY.md: migrate straight against PostgreSQL instead.
         logger.warning("migrating through PgBouncer in transaction mode: set AURA_MIGRATION_DATABASE_URL")
-        connect_args["prepare_threshold"] = None
-    else:
-        connect_args["options"] = f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+    connect_args = postgresql_connect_args(
+        pooler,
+        statement_ms=statement_ms,
+        lock_ms=lock_ms,
+        connect_timeout=int(current_app.config["AURA_DB_CONNECT_TIMEOUT"]),
+        application_name="aura-migrations",
+    )
     return create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 
 def set_local_timeouts(connection):
     """Behind a transaction pooler only: the migration's own timeouts for its transaction."""
     if connection.dialect.name == "postgresql" and _behind_transaction_pooler():
-        statement_ms, lock_ms = _timeouts()
-        connection.exec_driver_sql(
-            f"SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {lock_ms}"
-        )
+        connection.exec_driver_sql(local_timeouts(*_timeouts()))
 
 
 @contextmanager
