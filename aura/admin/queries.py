@@ -82,11 +82,12 @@ class UsersPage(Page):
     about: int | None = None
 
 
-def _memories(with_text: bool) -> Select:
-    """Rows of users that have a memory; the text only where a snippet needs it."""
-    shown_text = UserMemory.content if with_text else null()
-    length = func.length(UserMemory.content)
-    return select(UserMemory.user_id, true(), length, UserMemory.updated_at, shown_text)
+def _memories(with_text: bool, columns=None) -> Select:
+    """Rows of users that have a memory; the text only where a snippet needs it. ``columns``:
+    a derived table's of user_memories' names instead of the table's own."""
+    c = columns if columns is not None else UserMemory
+    shown_text = c.content if with_text else null()
+    return select(c.user_id, true(), func.length(c.content), c.updated_at, shown_text)
 
 
 def _users(with_text: bool) -> Select:
@@ -190,9 +191,12 @@ def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
     if USER_ID_STRING.fullmatch(query):  # the API's own id rule: no "²", nothing past BIGINT
         by_id = db.session.execute(_users(with_text=True).where(User.id == int(query))).all()
     pattern = f"%{_escape_like(query)}%"
-    matches_text = UserMemory.content.ilike(pattern, escape="\\")
-    if by_id:
-        matches_text &= UserMemory.user_id != by_id[0][0]
+
+    def matching(c):
+        """The text condition on user_memories' columns or a derived table's."""
+        condition = c.content.ilike(pattern, escape="\\")
+        return condition & (c.user_id != by_id[0][0]) if by_id else condition
+
     order = _memory_order(sort)
     # The first WALK_BUDGET memories in order, as a derived table the planner cannot flatten (its
     # LIMIT): joined instead, it believed the word rare and rechecked every memory holding it.
@@ -201,21 +205,14 @@ def _search(query: str, sort: str, page: int, per_page: int) -> UsersPage:
         .order_by(*order)
         .limit(WALK_BUDGET)
         .subquery()
-    )
-    walk = select(
-        first_in_order.c.user_id,
-        true(),
-        func.length(first_in_order.c.content),
-        first_in_order.c.updated_at,
-        first_in_order.c.content,
-    ).where(first_in_order.c.content.ilike(pattern, escape="\\"))
-    if by_id:
-        walk = walk.where(first_in_order.c.user_id != by_id[0][0])
-    walked = _rows(walk.order_by(*_memory_order(sort, first_in_order.c)), 0, SEARCH_DEPTH + 1)
+    ).c
+    walk = _memories(with_text=True, columns=first_in_order).where(matching(first_in_order))
+    walked = _rows(walk.order_by(*_memory_order(sort, first_in_order)), 0, SEARCH_DEPTH + 1)
     if len(walked) > SEARCH_DEPTH:
         more, text_total, found = True, SEARCH_DEPTH, None
     else:
-        ids = db.session.scalars(select(UserMemory.user_id).where(matches_text).limit(SEARCH_DEPTH + 1)).all()
+        matches = select(UserMemory.user_id).where(matching(UserMemory)).limit(SEARCH_DEPTH + 1)
+        ids = db.session.scalars(matches).all()
         more, text_total = len(ids) > SEARCH_DEPTH, min(len(ids), SEARCH_DEPTH)
         found = _memories(with_text=True).where(UserMemory.user_id.in_(ids[:SEARCH_DEPTH])).order_by(*order)
     page = _clamped(page, len(by_id) + text_total, per_page)
