@@ -25,6 +25,7 @@ from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from aura.auth import Principal
+from aura.errors import describe_driver_error
 
 # Setting -> what it limits (also the order they are checked in config validation).
 LIMIT_SETTINGS = {
@@ -219,7 +220,7 @@ def _storage_down(error: StorageError) -> None:
         current_app.logger.error(
             "rate-limit storage unavailable (%s): failed authentications counted per process, "
             "writes and chat refused (503) until it is back",
-            error.storage_error.__class__.__name__,
+            describe_driver_error(error.storage_error),
         )
 
 
