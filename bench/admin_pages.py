@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from common import BENCH, create_database, drop_database, flask  # noqa: E402
+from common import BENCH, PG_ADMIN_URL, PRODUCTION_BASICS, create_database, drop_database, flask  # noqa: E402
 
 VOCABULARY = [
     *("likes", "prefers", "works", "lives", "studies", "coffee", "tea", "hiking", "chess", "python"),
@@ -89,9 +89,7 @@ def cases(users: int, deep: int, deep_search: int) -> list[tuple[str, str, str, 
 
 
 def measure(url: str, users: int, runs: int) -> list[dict]:
-    os.environ.update(
-        {"AURA_ENV": "production", "SECRET_KEY": "m" * 40, "AURA_SERVICE_TOKENS": "b=" + "t" * 40}
-    )
+    os.environ.update(PRODUCTION_BASICS)
     from aura import create_app
     from aura.admin.queries import LIST_DEPTH, SEARCH_DEPTH, search_users
     from aura.extensions import db
@@ -122,7 +120,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
-        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        default=PG_ADMIN_URL,
     )
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)

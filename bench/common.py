@@ -24,6 +24,14 @@ BIN = Path(sys.executable).parent  # the venv's gunicorn, flask, uvicorn
 # counted request (a save, a chat turn) costs Redis round trips: the benchmarks pay them too.
 # Database 13: the tests use 14 and 15.
 REDIS_URL = os.environ.get("AURA_BENCH_REDIS", "redis://127.0.0.1:6379/13")
+# The PostgreSQL server the benchmarks make their throwaway databases on (--pg overrides it).
+PG_ADMIN_URL = os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# What production refuses to start without, for the servers, commands and in-process apps here.
+PRODUCTION_BASICS = {
+    "AURA_ENV": "production",
+    "SECRET_KEY": "bench-" + "s" * 40,
+    "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
+}
 
 
 def production_env(
@@ -33,10 +41,8 @@ def production_env(
     model on ``model_port``, with limits counted in Redis but raised so they never trigger."""
     return {
         **os.environ,
-        "AURA_ENV": "production",
-        "SECRET_KEY": "bench-" + "s" * 40,
+        **PRODUCTION_BASICS,
         "DATABASE_URL": database_url,
-        "AURA_SERVICE_TOKENS": f"bench={TOKEN}",
         "AURA_RATE_LIMIT_WRITE": "1000000/minute",
         "AURA_RATE_LIMIT_CHAT": "1000000/minute",
         "AURA_RATE_LIMIT_SERVICE": "100000000/minute",
@@ -130,8 +136,7 @@ def start(command: list[str], env: dict, port: int, probe: str) -> subprocess.Po
 
 def flask(url: str, *command: str) -> float:
     """Run a `flask` command as operators do, with production's settings; its seconds."""
-    env = {**os.environ, "DATABASE_URL": url, "AURA_ENV": "production", "SECRET_KEY": "m" * 40}
-    env["AURA_SERVICE_TOKENS"] = "bench=" + "t" * 40
+    env = {**os.environ, **PRODUCTION_BASICS, "DATABASE_URL": url}
     started = time.perf_counter()
     subprocess.run(
         [BIN / "flask", "--app", "aura", *command],

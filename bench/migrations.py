@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import threading
@@ -32,7 +31,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH, ROOT, create_database, drop_database, flask, settle_database  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    PG_ADMIN_URL,
+    ROOT,
+    create_database,
+    drop_database,
+    flask,
+    settle_database,
+)
 from populate import FIRST_REVISION, populate_first_revision  # noqa: E402
 
 
@@ -89,7 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
-        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        default=PG_ADMIN_URL,
     )
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--revisions", type=int, default=5)

@@ -48,6 +48,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # aura's models
 from common import (  # noqa: E402
     BENCH,
     BIN,
+    PG_ADMIN_URL,
     ROOT,
     TOKEN,
     create_database,
@@ -341,7 +342,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
-        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        default=PG_ADMIN_URL,
     )
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
     parser.add_argument(

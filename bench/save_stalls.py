@@ -24,7 +24,15 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from common import BENCH, create_database, drop_database, flask, settle_database  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    PG_ADMIN_URL,
+    PRODUCTION_BASICS,
+    create_database,
+    drop_database,
+    flask,
+    settle_database,
+)
 from populate import FIRST_REVISION, populate_first_revision  # noqa: E402
 
 TRIGRAMS = "ix_user_memories_content_trgm"
@@ -32,8 +40,7 @@ WORDS = "Now prefers green tea, plans a trip to Kyoto in April, learning Japanes
 
 
 def timed_saves(url: str, users: int, saves: int) -> list[float]:
-    os.environ.update({"DATABASE_URL": url, "AURA_ENV": "production", "SECRET_KEY": "m" * 40})
-    os.environ["AURA_SERVICE_TOKENS"] = "bench=" + "t" * 40
+    os.environ.update({**PRODUCTION_BASICS, "DATABASE_URL": url})
     from aura import create_app
     from aura.extensions import db
     from aura.memory import service
@@ -64,7 +71,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
-        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        default=PG_ADMIN_URL,
     )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--saves", type=int, default=3000)

@@ -35,6 +35,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     BENCH,
+    PG_ADMIN_URL,
     TOKEN,
     create_database,
     drop_database,
@@ -206,7 +207,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
-        default=os.environ.get("AURA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        default=PG_ADMIN_URL,
     )
     parser.add_argument("--streams", type=int, nargs="+", default=[256, 1000])
     parser.add_argument("--slow", type=int, default=64, help="slowloris connections (0: skip)")
