@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.processes import free_port, stop_process
+from tests.processes import free_port, stop_process, wait_for_port
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")
 CONFIG = """\
@@ -63,7 +61,8 @@ class PgBouncer:
         return url.render_as_string(hide_password=False)
 
     def log(self) -> str:
-        return (self.directory / "pgbouncer.log").read_text(errors="replace")
+        log = self.directory / "pgbouncer.log"
+        return log.read_text(errors="replace") if log.exists() else "(no log)"
 
 
 @contextmanager
@@ -91,21 +90,8 @@ def pgbouncer(database_url: str, mode: str = "transaction", pool_size: int = 8) 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bouncer = PgBouncer(port, directory)
     try:
-        _wait_for_port(port, process, bouncer)
+        wait_for_port(port, process, lambda: f"PgBouncer did not start: {bouncer.log()}")
         yield bouncer
     finally:
         stop_process(process, grace=10)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, bouncer: PgBouncer) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = bouncer.log() if (bouncer.directory / "pgbouncer.log").exists() else "(no log)"
-                raise RuntimeError(f"PgBouncer did not start: {log}") from None
-            time.sleep(0.05)

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import AUTH
 from tests.fake_llm import Answer
 from tests.gunicorn_server import free_port, gunicorn
+from tests.processes import wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "aura.conf"
@@ -69,14 +70,7 @@ def nginx_in_front(app, db, database_url, fake_llm, tmp_path):
         assert check.returncode == 0, check.stderr
         process = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, (tmp_path / "error.log").read_text()
-                    time.sleep(0.1)
+            wait_for_port(port, process, lambda: (tmp_path / "error.log").read_text())
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
