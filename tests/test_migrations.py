@@ -173,19 +173,22 @@ def test_upgrading_a_populated_database_never_inherits_the_request_timeouts(popu
     assert tuple(numbers) == (2, 2 * POPULATED_USERS)
 
 
-def cancel_when_it_runs(url: str, statement_start: str, stop: threading.Event) -> list[int]:
-    """Cancel the migration's statement that starts with ``statement_start`` as soon as it runs
-    (as an operator's Ctrl-C or a deploy timeout would); returns the cancelled backends."""
+def cancel_mid_build(url: str, index: str, stop: threading.Event) -> list[int]:
+    """Cancel the migration's CREATE INDEX CONCURRENTLY of ``index`` once it is building (its
+    catalog entry exists), as an operator's Ctrl-C or a deploy timeout would; the cancelled
+    backends. Cancelled before that first step commits, a build leaves nothing behind."""
     cancelled: list[int] = []
     watcher = create_engine(url, isolation_level="AUTOCOMMIT")
     query = text(
         "SELECT pg_cancel_backend(pid), pid FROM pg_stat_activity"
         " WHERE application_name = 'aura-migrations' AND query LIKE :start AND state = 'active'"
+        " AND EXISTS (SELECT 1 FROM pg_class WHERE relname = :index)"
     )
+    start = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index}%"
     try:
         with watcher.connect() as conn:
             while not stop.is_set() and not cancelled:
-                cancelled += [pid for ok, pid in conn.execute(query, {"start": statement_start + "%"}) if ok]
+                cancelled += [pid for ok, pid in conn.execute(query, {"start": start, "index": index}) if ok]
                 time.sleep(0.005)
     finally:
         watcher.dispose()
@@ -198,12 +201,7 @@ def test_an_interrupted_upgrade_runs_again_and_leaves_no_invalid_index(populated
     url = db.engine.url.render_as_string(hide_password=False)
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        cancelling = pool.submit(
-            cancel_when_it_runs,
-            url,
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_user_memories_content_trgm",
-            stop,
-        )
+        cancelling = pool.submit(cancel_mid_build, url, "ix_user_memories_content_trgm", stop)
         with pytest.raises(OperationalError, match="canceling statement"):
             upgrade(directory=MIGRATIONS_DIR)
         stop.set()
