@@ -16,6 +16,7 @@ from jwt import PyJWKClientConnectionError, PyJWKClientError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 
+from aura.errors import with_code
 from aura.jwks import KeySet
 from aura.schemas import USER_ID_STRING
 
@@ -93,7 +94,10 @@ def _key_from_jwks(jwks: KeySet, kid: Any, algorithm: str) -> Any:
         jwk = jwks.key_for(kid if isinstance(kid, str) else None)
     except PyJWKClientConnectionError:
         current_app.logger.warning("JWKS unreachable: cannot verify user tokens")
-        raise ServiceUnavailable("User tokens cannot be verified right now; try again shortly.") from None
+        raise with_code(
+            ServiceUnavailable("User tokens cannot be verified right now; try again shortly."),
+            "identity_provider_unavailable",
+        ) from None
     except (PyJWKClientError, jwt.PyJWTError):
         raise _unauthorized("Invalid token.") from None
     if jwk.algorithm_name != algorithm:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, interrupted_by_deadline
+from aura.error_codes import DEFAULT_CODES
 from aura.extensions import db
 
 FRIENDLY_MESSAGES = {
@@ -30,14 +31,28 @@ def error_response(
     errors: dict | None = None,
     headers: dict | None = None,
     extra: dict[str, Any] | None = None,
+    code: str | None = None,
 ):
-    """Build the standard JSON error response (``extra``: fields some errors add, e.g. current_version)."""
-    payload: dict[str, Any] = {"status": "error", "message": message, "errors": errors or {}, **(extra or {})}
+    """Build the standard JSON error response (``extra``: fields some errors add, e.g. current_version;
+    ``code``: the machine-readable code, by default the status's)."""
+    payload: dict[str, Any] = {
+        "status": "error",
+        "code": code or DEFAULT_CODES.get(status, "error"),
+        "message": message,
+        "errors": errors or {},
+        **(extra or {}),
+    }
     response = jsonify(payload)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def with_code(error: HTTPException, code: str) -> HTTPException:
+    """Give a raised HTTP error a precise JSON ``code`` (see ERROR_CODES)."""
+    error.data = {**(getattr(error, "data", None) or {}), "error_code": code}
+    return error
 
 
 def wants_json() -> bool:
@@ -69,8 +84,12 @@ def _message_for(error: HTTPException, data: dict) -> str:
     return FRIENDLY_MESSAGES.get(error.code or 500) or error.description or error.name
 
 
-def handle_http_exception(error: HTTPException):
-    """JSON under /api, an HTML page elsewhere (also replaces flask-smorest's handler)."""
+def handle_http_exception(error: HTTPException, code: str | None = None):
+    """JSON under /api, an HTML page elsewhere (also replaces flask-smorest's handler).
+
+    The JSON ``code`` is ``code``, else what the raiser put in ``error.data["error_code"]``
+    (flask-smorest's abort(..., error_code=...)), else the status's default.
+    """
     if error.response is not None:  # the raiser already built the response (rate_limited does)
         return error.response
     if error.code and error.code >= 500:
@@ -85,7 +104,9 @@ def handle_http_exception(error: HTTPException):
         template = "error.html" if request_ctx.url_adapter is not None else "bare_error.html"
         response = render_template(template, error=error), error.code or 500
         return response if not headers else (*response, headers)
-    return error_response(error.code or 500, _message_for(error, data), _field_errors(data), headers)
+    code = code or data.get("error_code")
+    status = error.code or 500
+    return error_response(status, _message_for(error, data), _field_errors(data), headers, code=code)
 
 
 def handle_database_unavailable(error: Exception):
@@ -97,7 +118,9 @@ def handle_database_unavailable(error: Exception):
     db.session.rollback()
     abandon_pool_if_deadline_hit(error, db.engine)
     current_app.logger.error("database unavailable: %s", describe_driver_error(error))
-    return handle_http_exception(ServiceUnavailable("The database is unavailable; try again shortly."))
+    return handle_http_exception(
+        ServiceUnavailable("The database is unavailable; try again shortly."), code="database_unavailable"
+    )
 
 
 # Driver messages that have a known cause in AURA's own settings, and what to change.
@@ -140,7 +163,8 @@ def handle_rate_limit_storage_down(error: StorageError):
     """Redis (the shared rate-limit counters) unreachable: nothing can be counted, so nothing is
     let through unlimited and nothing crashes; the client is told to retry (503)."""
     current_app.logger.error("rate-limit storage unavailable: %s", describe_driver_error(error.storage_error))
-    return handle_http_exception(ServiceUnavailable("Rate limits cannot be checked; try again shortly."))
+    unavailable = ServiceUnavailable("Rate limits cannot be checked; try again shortly.")
+    return handle_http_exception(unavailable, code="rate_limits_unavailable")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -36,9 +36,19 @@ def load_json_body(data: bytes) -> typing.Any:
     try:
         return json.loads(data.decode("utf-8"), parse_int=_parse_int)
     except RecursionError:
-        abort(400, message="The JSON body is nested too deeply.", messages={"json": ["Nested too deeply."]})
+        abort(
+            400,
+            message="The JSON body is nested too deeply.",
+            messages={"json": ["Nested too deeply."]},
+            error_code="invalid_json",
+        )
     except (json.JSONDecodeError, UnicodeDecodeError):
-        abort(400, message="The request body is not valid JSON.", messages={"json": ["Invalid JSON body."]})
+        abort(
+            400,
+            message="The request body is not valid JSON.",
+            messages={"json": ["Invalid JSON body."]},
+            error_code="invalid_json",
+        )
 
 
 class JsonBodyParser(FlaskParser):

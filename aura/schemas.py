@@ -8,6 +8,8 @@ from typing import Any
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
+from aura.error_codes import ERROR_CODES
+
 # Ids fit BIGINT and read the same as a JSON integer or a digit string (at most 18 digits),
 # so the OpenAPI pattern below states the rule exactly.
 MAX_USER_ID = 10**18 - 1
@@ -239,6 +241,14 @@ class ErrorSchema(Schema):
     """The one error shape every API failure uses."""
 
     status = fields.String(required=True, metadata={"example": "error"})
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "Stable, machine-readable reason; switch on this, not on the message. "
+            + "; ".join(f"`{code}` ({meaning})" for code, meaning in ERROR_CODES.items()),
+            "example": "validation_failed",
+        },
+    )
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), metadata={"description": "Field name to messages."})
 

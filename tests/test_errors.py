@@ -23,7 +23,12 @@ def test_api_500_is_the_standard_json_error_without_details(broken_app, caplog):
     caplog.set_level(logging.ERROR)
     response = broken_app.test_client().get("/api/v1/explode")
     assert response.status_code == 500
-    assert response.get_json() == {"status": "error", "message": "Internal server error.", "errors": {}}
+    assert response.get_json() == {
+        "status": "error",
+        "code": "internal_error",
+        "message": "Internal server error.",
+        "errors": {},
+    }
     assert "secret internals" not in response.get_data(as_text=True)
     assert "secret internals" in caplog.text  # the operator still gets the traceback
 

@@ -47,7 +47,7 @@ def _sse(event: str, data: dict) -> str:
 
 def _llm_error(error: LLMError):
     headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
-    return error_response(error.status, error.message, headers=headers)
+    return error_response(error.status, error.message, headers=headers, code=error.code)
 
 
 def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[str]:

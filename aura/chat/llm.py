@@ -24,10 +24,11 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 
 
 class LLMError(Exception):
-    """A model call that failed; ``status`` is the HTTP code the API should answer with, and
-    ``outcome`` how /metrics counts it."""
+    """A model call that failed; ``status`` is the HTTP code the API should answer with,
+    ``code`` the JSON error's code, and ``outcome`` how /metrics counts it."""
 
     status = 502
+    code = "model_error"
     outcome = "model_error"
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -38,19 +39,28 @@ class LLMError(Exception):
 
 class LLMNotConfigured(LLMError):
     status = 503
+    code = "model_not_configured"
     outcome = "not_configured"
+
+
+class LLMUnreachable(LLMError):
+    """No connection to the model server (refused, reset, DNS) after every retry."""
+
+    code = "model_unavailable"
 
 
 class LLMRateLimited(LLMError):
     """The model kept answering 429: "try later" (503 with Retry-After), not "broken" (502)."""
 
     status = 503
+    code = "model_rate_limited"
     outcome = "model_rate_limited"
     DEFAULT_RETRY_AFTER = 5.0
 
 
 class LLMTimeout(LLMError):
     status = 504
+    code = "model_timeout"
     outcome = "timeout"
 
 
@@ -221,7 +231,7 @@ class LLMClient:
             except httpx.TimeoutException:
                 raise LLMTimeout("The language model did not answer in time.") from None
             except httpx.TransportError as exc:
-                error = LLMError("The language model is unreachable.")
+                error = LLMUnreachable("The language model is unreachable.")
                 log.warning(
                     "LLM attempt %d/%d: %s reaching %s",
                     attempt,

@@ -45,6 +45,7 @@ def _memory_disabled(error: service.MemoryDisabled):
         "Memory is switched off for this user, so nothing was stored. "
         'Switch it back on with PUT /api/v1/memory/<user_id>/settings {"enabled": true}.',
         {"enabled": ["Memory is off for this user."]},
+        code="memory_disabled",
     )
 
 
