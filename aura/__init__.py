@@ -10,6 +10,7 @@ from aura.api_common import document_runtime_limits, init_api_docs
 from aura.auth import init_auth
 from aura.chat.service import check_llm_url, init_llm
 from aura.config import MIGRATIONS_DIR, PROJECT_ROOT, config_for
+from aura.consolidation.merge import init_consolidation
 from aura.cookie_sessions import init_cookie_sessions
 from aura.cors import init_cors
 from aura.database import (
@@ -79,6 +80,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     init_api_docs(api, app)
     init_llm(app)
+    init_consolidation(app)
     init_cookie_sessions(app)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -88,10 +90,11 @@ def register_blueprints(app: Flask) -> None:
     from aura.admin.views import bp as admin_bp
     from aura.api_docs import bp as api_docs_bp
     from aura.chat.api import blp as chat_blp
+    from aura.consolidation.api import blp as consolidation_blp
     from aura.health import bp as health_bp
     from aura.memory.api import blp as memory_blp
 
-    for json_blueprint in (memory_blp, chat_blp):
+    for json_blueprint in (memory_blp, consolidation_blp, chat_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)

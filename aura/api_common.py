@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from flask import Flask, request
@@ -9,6 +10,8 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import Unauthorized
 
 from aura.auth import Principal, authorize_user, require_api_auth
+from aura.chat.llm import LLMError
+from aura.errors import error_response
 from aura.json_body import JsonBodyParser
 from aura.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
 from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
@@ -22,6 +25,7 @@ ERROR_DESCRIPTIONS = {
     412: "The memory is no longer at the version in If-Match / expected_version: nothing was written",
     413: "Request body too large",
     415: "The body is not JSON (send Content-Type: application/json)",
+    422: "A field failed validation (errors names each field)",
     429: "Rate limit exceeded (see Retry-After)",
     503: "The database is unavailable; retry shortly",
 }
@@ -60,11 +64,18 @@ def api_blueprint(name: str, import_name: str, url_prefix: str, description: str
     return blp
 
 
-def authorize_write(user_id: int) -> Principal:
-    """403 unless the caller may act for ``user_id``; then count the write against that user (429)."""
+def authorize_write(user_id: int, scope: str = "write") -> Principal:
+    """403 unless the caller may act for ``user_id``; then count the write (or ``scope``: a
+    consolidation) against that user (429)."""
     principal = authorize_user(user_id)
-    count_for_user("write", principal, user_id)
+    count_for_user(scope, principal, user_id)
     return principal
+
+
+def model_error_response(error: LLMError):
+    """A failed model call as the standard JSON error (502, 503 with Retry-After, or 504)."""
+    headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
+    return error_response(error.status, error.message, headers=headers, code=error.code)
 
 
 def authorize_chat(user_id: int) -> Principal:

@@ -109,6 +109,24 @@ class BaseConfig:
     AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)
     AURA_CHAT_MAX_HISTORY_TURNS = _int("AURA_CHAT_MAX_HISTORY_TURNS", 100)
 
+    # Consolidation (aura.consolidation): AURA merges recent turns into the memory through a model;
+    # by default the chat model, or another one (e.g. a cheaper or a local one) on its own server.
+    AURA_CONSOLIDATION_MODEL = os.environ.get("AURA_CONSOLIDATION_MODEL", "")
+    AURA_CONSOLIDATION_BASE_URL = os.environ.get("AURA_CONSOLIDATION_BASE_URL", "")
+    AURA_CONSOLIDATION_API_KEY = os.environ.get("AURA_CONSOLIDATION_API_KEY", "")
+    # One deadline for all model calls of one consolidation (seconds; nginx's read timeout must exceed it).
+    AURA_CONSOLIDATION_TIMEOUT = _float("AURA_CONSOLIDATION_TIMEOUT", 60.0)
+    # Transcript sent to the model: the newest turns within this many characters, each cut to the second.
+    AURA_CONSOLIDATION_MAX_INPUT_CHARS = _int("AURA_CONSOLIDATION_MAX_INPUT_CHARS", 24_000)
+    AURA_CONSOLIDATION_MAX_TURN_CHARS = _int("AURA_CONSOLIDATION_MAX_TURN_CHARS", 2_000)
+    AURA_CONSOLIDATION_MAX_TURNS = _int("AURA_CONSOLIDATION_MAX_TURNS", 1_000)  # per request (else 422)
+    # Length the consolidated memory must fit (a longer current memory may keep its length).
+    AURA_MEMORY_TARGET_CHARS = _int("AURA_MEMORY_TARGET_CHARS", 4_000)
+    # Instructions for the model: a Jinja template replacing the shipped prompts/consolidation/system-v1.txt.
+    AURA_CONSOLIDATION_PROMPT_FILE = os.environ.get("AURA_CONSOLIDATION_PROMPT_FILE", "")
+    # Sampling temperature sent with consolidation requests; empty: the model's default.
+    AURA_CONSOLIDATION_TEMPERATURE = os.environ.get("AURA_CONSOLIDATION_TEMPERATURE", "")
+
     # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
     AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")
     AURA_JWT_SECRET = os.environ.get("AURA_JWT_SECRET", "")  # HS256 user tokens
@@ -137,6 +155,8 @@ class BaseConfig:
     # failed API authentications and staff logins per client address. Storage memory:// or redis://
     AURA_RATE_LIMIT_WRITE = _str("AURA_RATE_LIMIT_WRITE", "120/minute")
     AURA_RATE_LIMIT_CHAT = _str("AURA_RATE_LIMIT_CHAT", "60/minute")
+    # Every consolidation is a model request (or two): its own, tighter, per-user limit.
+    AURA_RATE_LIMIT_CONSOLIDATE = _str("AURA_RATE_LIMIT_CONSOLIDATE", "30/hour")
     AURA_RATE_LIMIT_SERVICE = _str("AURA_RATE_LIMIT_SERVICE", "20000/minute")
     AURA_RATE_LIMIT_AUTH_FAILURES = _str("AURA_RATE_LIMIT_AUTH_FAILURES", "30/minute")
     AURA_RATE_LIMIT_LOGIN = _str("AURA_RATE_LIMIT_LOGIN", "10/minute")
@@ -196,6 +216,7 @@ class TestingConfig(BaseConfig):
     AURA_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
     AURA_RATE_LIMIT_WRITE = "100000/minute"
     AURA_RATE_LIMIT_CHAT = "100000/minute"
+    AURA_RATE_LIMIT_CONSOLIDATE = "100000/minute"
     AURA_RATE_LIMIT_SERVICE = "1000000/minute"
     AURA_RATE_LIMIT_AUTH_FAILURES = "100000/minute"
     AURA_RATE_LIMIT_LOGIN = "100000/minute"

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aura.extensions import db
@@ -37,6 +49,9 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+
+# A JSON document: JSONB on PostgreSQL (compact, and queryable should staff ever need it).
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, so big ids are BIGINT elsewhere only.
 BigIntId = BigInteger().with_variant(db.Integer(), "sqlite")
@@ -125,6 +140,9 @@ class MemoryRevision(db.Model):
     actor: Mapped[str | None] = mapped_column(String(120))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How the text came about, when AURA wrote it itself (a consolidation: the model, the
+    # conversation, the turns and characters used, token usage); null for other sources.
+    details: Mapped[dict | None] = mapped_column(JsonDocument)
 
 
 class StaffUser(UserMixin, db.Model):

@@ -31,6 +31,7 @@ from aura.errors import describe_driver_error
 LIMIT_SETTINGS = {
     "AURA_RATE_LIMIT_WRITE": "memory writes per end user",
     "AURA_RATE_LIMIT_CHAT": "chat turns per end user",
+    "AURA_RATE_LIMIT_CONSOLIDATE": "consolidations per end user",
     "AURA_RATE_LIMIT_SERVICE": "all writes and chat turns of one service token",
     "AURA_RATE_LIMIT_AUTH_FAILURES": "failed API authentications per client address",
     "AURA_RATE_LIMIT_LOGIN": "staff login attempts per client address",
@@ -129,9 +130,17 @@ def _too_many(limiter: RateLimiter, item: RateLimitItem, key: str) -> TooManyReq
     return TooManyRequests(f"Rate limit of {item} exceeded; retry in {wait} s.", retry_after=wait)
 
 
+_SCOPE_SETTINGS = {
+    "write": "AURA_RATE_LIMIT_WRITE",
+    "chat": "AURA_RATE_LIMIT_CHAT",
+    "consolidate": "AURA_RATE_LIMIT_CONSOLIDATE",
+}
+
+
 def count_for_user(scope: str, principal: Principal, user_id: int) -> None:
-    """Count a write or chat turn (``scope``) against the end user, and a service token's ceiling."""
-    setting = "AURA_RATE_LIMIT_CHAT" if scope == "chat" else "AURA_RATE_LIMIT_WRITE"
+    """Count a write, chat turn or consolidation (``scope``) against the end user, and a service
+    token's ceiling."""
+    setting = _SCOPE_SETTINGS[scope]
     if principal.kind == "service":
         _hit("AURA_RATE_LIMIT_SERVICE", principal.name)
         _hit(setting, f"{scope}:{principal.name}:user:{user_id}")

@@ -200,9 +200,19 @@ class RevisionSchema(Schema):
     id = fields.Integer(required=True, metadata={"description": "Internal id (for restore)."})
     number = fields.Integer(required=True, metadata={"description": "1, 2, 3 ... per user, oldest first."})
     content = fields.String(required=True)
-    source = fields.String(required=True, metadata={"description": "frontend, staff or restore"})
+    source = fields.String(
+        required=True, metadata={"description": "frontend, staff, restore or consolidation"}
+    )
     actor = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso", required=True)
+    details = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "How AURA wrote it, for consolidations: model, prompt, conversation_id, "
+            "turns_used, turns_received, chars_used, transcript_cut, usage (tokens), model_calls, "
+            "condensed, remerged. null for other sources."
+        },
+    )
 
 
 class PageArgsSchema(StrictSchema):

@@ -220,3 +220,21 @@ def test_the_trigram_index_keeps_no_pending_list_so_no_save_waits_for_its_merge(
             text("SELECT reloptions FROM pg_class WHERE relname = 'ix_user_memories_content_trgm'")
         ).scalar_one()
     assert options == ["fastupdate=off"]
+
+
+@postgresql_only
+def test_the_details_column_waits_no_longer_than_the_lock_timeout_and_runs_again(populated):
+    """A long transaction holding memory_revisions makes the migration stop (not queue every save
+    behind it); the same command afterwards completes it."""
+    populated.config["AURA_MIGRATION_LOCK_TIMEOUT_MS"] = 200
+    upgrade(directory=MIGRATIONS_DIR, revision="760a5f0ba87d")
+    with db.engine.connect() as holder:
+        holder.execute(text("LOCK TABLE memory_revisions IN ACCESS SHARE MODE"))  # a long-running read
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            upgrade(directory=MIGRATIONS_DIR)
+        assert time.monotonic() - started < 5
+        holder.rollback()
+    assert schema_version() == "760a5f0ba87d"
+    upgrade(directory=MIGRATIONS_DIR)
+    assert schema_differences() == [] and schema_version() == "5b9d0c7e2f41"

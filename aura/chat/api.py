@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
 
-from aura.api_common import api_blueprint, authorize_chat, documented_errors
+from aura.api_common import api_blueprint, authorize_chat, documented_errors, model_error_response
 from aura.chat.llm import LLMError, StreamEvent
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
 from aura.deadline import suspend_request_deadline
-from aura.errors import error_response
 from aura.metrics import CHAT_CALLS, MODEL_LATENCY
 
 # The same 200 is JSON, or Server-Sent Events when the request asks to stream.
@@ -43,11 +41,6 @@ blp = api_blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="M
 
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _llm_error(error: LLMError):
-    headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
-    return error_response(error.status, error.message, headers=headers, code=error.code)
 
 
 def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[str]:
@@ -111,7 +104,7 @@ def chat(body: dict):
     except LLMError as error:
         CHAT_CALLS.labels(error.outcome).inc()
         current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
-        return _llm_error(error)
+        return model_error_response(error)
     MODEL_LATENCY.observe(time.perf_counter() - started)
     CHAT_CALLS.labels("streamed" if body["stream"] else "ok").inc()
     if body["stream"]:

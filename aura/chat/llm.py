@@ -201,14 +201,29 @@ class LLMClient:
     def close(self) -> None:
         self._transport.close()
 
-    def _payload(self, messages: list[dict], stream: bool) -> dict:
-        payload = {"model": self.settings.model, "messages": messages, "stream": stream}
+    def _payload(self, messages: list[dict], stream: bool, options: dict | None = None) -> dict:
+        payload = {"model": self.settings.model, "messages": messages, "stream": stream, **(options or {})}
         if stream and self._stream_usage:
             payload["stream_options"] = {"include_usage": True}  # usage in streamed replies too
         return payload
 
-    def _send(self, messages: list[dict], stream: bool) -> httpx.Response:
-        """POST with retries; returns a 200 response (open, when streaming) or raises LLMError."""
+    def _timeouts(self, deadline: float | None) -> dict:
+        """The per-request timeouts, none longer than what is left before ``deadline`` (monotonic)."""
+        if deadline is None:
+            return self._timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LLMTimeout("The language model did not answer in time.")
+        return {name: min(value, left) for name, value in self._timeout.items()}
+
+    def _send(
+        self, messages: list[dict], stream: bool, deadline: float | None = None, options: dict | None = None
+    ) -> httpx.Response:
+        """POST with retries; returns a 200 response (open, when streaming) or raises LLMError.
+
+        With ``deadline`` (time.monotonic()), every attempt and every wait between attempts ends
+        by then: several calls can share one time budget.
+        """
         if not self.settings.configured:
             raise LLMNotConfigured(
                 "No language model is configured. Set AURA_LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1 "
@@ -220,9 +235,9 @@ class LLMClient:
             request = httpx.Request(
                 "POST",
                 self._url,
-                json=self._payload(messages, stream),
+                json=self._payload(messages, stream, options),
                 headers=self._headers,
-                extensions={"timeout": self._timeout},
+                extensions={"timeout": self._timeouts(deadline)},
             )
             try:
                 response = self._transport.handle_request(request)
@@ -252,12 +267,17 @@ class LLMClient:
                 if response.status_code not in RETRYABLE_STATUS:
                     raise error
             if attempt < attempts:
-                time.sleep(error.retry_after or self.settings.backoff * 2 ** (attempt - 1))
+                pause = error.retry_after or self.settings.backoff * 2 ** (attempt - 1)
+                if deadline is not None and time.monotonic() + pause >= deadline:
+                    break  # no time left for another attempt: the last failure stands
+                time.sleep(pause)
         raise error
 
-    def complete(self, messages: list[dict]) -> Completion:
-        """One full reply."""
-        response = self._send(messages, stream=False)
+    def complete(
+        self, messages: list[dict], deadline: float | None = None, options: dict | None = None
+    ) -> Completion:
+        """One full reply (``options``: extra request fields, e.g. temperature)."""
+        response = self._send(messages, stream=False, deadline=deadline, options=options)
         try:
             data = response.json()
             reply = data["choices"][0]["message"]["content"] or ""

@@ -33,13 +33,7 @@ from aura.schemas import (
 blp = api_blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
 
 
-@blp.errorhandler(service.VersionConflict)
-def _version_conflict(error: service.VersionConflict):
-    return precondition_failed(error)
-
-
-@blp.errorhandler(service.MemoryDisabled)
-def _memory_disabled(error: service.MemoryDisabled):
+def memory_disabled(_error: service.MemoryDisabled):
     return error_response(
         409,
         "Memory is switched off for this user, so nothing was stored. "
@@ -47,6 +41,15 @@ def _memory_disabled(error: service.MemoryDisabled):
         {"enabled": ["Memory is off for this user."]},
         code="memory_disabled",
     )
+
+
+def handle_memory_errors(blueprint) -> None:
+    """A stale version is 412 and a switched-off memory 409, on every blueprint that writes memories."""
+    blueprint.errorhandler(service.VersionConflict)(precondition_failed)
+    blueprint.errorhandler(service.MemoryDisabled)(memory_disabled)
+
+
+handle_memory_errors(blp)
 
 
 def _written(message: str, memory: service.Memory):

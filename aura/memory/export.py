@@ -22,6 +22,7 @@ _REVISIONS = (
         MemoryRevision.source,
         MemoryRevision.actor,
         MemoryRevision.created_at,
+        MemoryRevision.details,
     )
     .where(MemoryRevision.user_id == bindparam("user_id"))
     .order_by(MemoryRevision.id)
@@ -34,7 +35,7 @@ class MemoryExport:
     exported_at: datetime
     memory: Memory | None
     settings: MemorySettings
-    revisions: list  # rows of (id, number, content, source, actor, created_at), oldest first
+    revisions: list  # rows of (id, number, content, source, actor, created_at, details), oldest first
 
 
 def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:

@@ -27,11 +27,12 @@ from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
 
 
 class RevisionSource(enum.StrEnum):
-    """Who wrote a revision: the frontend's regeneration, a staff edit, or a restore."""
+    """Who wrote a revision: the frontend's regeneration, a staff edit, a restore, or AURA itself."""
 
     FRONTEND = "frontend"
     STAFF = "staff"
     RESTORE = "restore"
+    CONSOLIDATION = "consolidation"  # AURA merged recent turns into the memory through a model
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def audit(
         )
 
 
-def _new_write(user_id: int, content: str, source: RevisionSource, actor: Actor) -> statements.Write:
+def _new_write(
+    user_id: int, content: str, source: RevisionSource, actor: Actor, details: dict | None = None
+) -> statements.Write:
     return statements.Write(
         user_id=user_id,
         content=content,
@@ -120,6 +123,7 @@ def _new_write(user_id: int, content: str, source: RevisionSource, actor: Actor)
         staff_id=actor.staff_id,
         now=utcnow(),
         max_revisions=current_app.config["AURA_MAX_REVISIONS"],
+        details=details,
     )
 
 
@@ -165,14 +169,17 @@ def save_memory(
     source: RevisionSource = RevisionSource.FRONTEND,
     actor: Actor = FRONTEND,
     expected_version: int | None = None,
+    details: dict | None = None,
 ) -> Memory:
     """Create or replace a user's memory, log the revision and prune old ones, atomically.
 
     Raises MemoryDisabled while the user's memory is off, and VersionConflict when
     ``expected_version`` is given and the memory is no longer at it (nothing is written).
+    ``details`` (provenance) is kept with the revision.
     """
-    write = _new_write(user_id, content, source, actor)
-    if actor.staff_id is None and expected_version is None and db.engine.dialect.name == "postgresql":
+    write = _new_write(user_id, content, source, actor, details)
+    hot_path = actor.staff_id is None and expected_version is None and details is None
+    if hot_path and db.engine.dialect.name == "postgresql":
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
         with single_statement(db.engine) as conn:
             row = statements.save_in_one_statement(conn, write)

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from aura.models import MemoryRevision, User, UserMemory, UTCDateTime
+from aura.models import JsonDocument, MemoryRevision, User, UserMemory, UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Write:
     staff_id: int | None
     now: datetime
     max_revisions: int
+    # Provenance of a text AURA wrote itself (a consolidation); written by the step-by-step path.
+    details: dict | None = None
 
     def params(self, **extra: object) -> dict:
         """The bound parameters (dataclasses.asdict would deep-copy each value: 5% of a save's CPU)."""
@@ -65,6 +67,7 @@ _P = {
     "version": bindparam("version", type_=Integer),
     "number": bindparam("number", type_=Integer),
     "keep_older": bindparam("keep_older", type_=Integer),
+    "details": bindparam("details", type_=JsonDocument),
 }
 _REVISION_COLUMNS = ["user_id", "content", "source", "actor", "staff_id", "created_at", "number"]
 _REVISION_VALUES = [_P["user_id"], _P["content"], _P["source"], _P["actor"], _P["staff_id"], _P["now"]]
@@ -133,7 +136,13 @@ def _prune_revisions():
 @cache
 def _statements(dialect: str):
     revision = _insert_for(dialect)(MemoryRevision).values(
-        dict(zip(_REVISION_COLUMNS, [*_REVISION_VALUES, _P["number"]], strict=True))
+        dict(
+            zip(
+                [*_REVISION_COLUMNS, "details"],
+                [*_REVISION_VALUES, _P["number"], _P["details"]],
+                strict=True,
+            )
+        )
     )
     memory = _insert_for(dialect)(UserMemory).values(
         dict(

@@ -1,0 +1,109 @@
+"""Request and response schemas of POST /api/v1/memory/<user_id>/consolidate."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError, fields, validate, validates
+
+from aura.schemas import (
+    TEXT_PATTERN,
+    MemorySchema,
+    StrictBoolean,
+    StrictSchema,
+    expected_version_field,
+    validate_storable_text,
+)
+
+ROLES = ("user", "assistant")
+
+
+def _role(value: str) -> None:
+    if value == "system":
+        raise ValidationError(
+            "A system turn cannot be consolidated: memory is built only from what the user and the "
+            "assistant said."
+        )
+    if value not in ROLES:
+        raise ValidationError(f"Must be one of: {', '.join(ROLES)}.")
+
+
+def _turn_text(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Turn content must not be empty.")
+    validate_storable_text(value)
+
+
+class ConsolidationTurnSchema(StrictSchema):
+    role = fields.String(required=True, validate=_role, metadata={"enum": list(ROLES)})
+    content = fields.String(
+        required=True,
+        validate=_turn_text,
+        metadata={
+            "description": "The turn's text; longer turns are cut to AURA_CONSOLIDATION_MAX_TURN_CHARS.",
+            "pattern": TEXT_PATTERN,
+            "minLength": 1,
+        },
+    )
+    created_at = fields.AwareDateTime(
+        format="iso",
+        default_timezone=UTC,
+        metadata={"description": "When it was said (UTC if no offset): lets the model resolve 'next week'."},
+    )
+
+
+class ConsolidateSchema(StrictSchema):
+    messages = fields.List(
+        fields.Nested(ConsolidationTurnSchema),
+        required=True,
+        metadata={"description": "The conversation, oldest turn first; the newest turns are kept first."},
+    )
+    conversation_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=200), validate_storable_text],
+        metadata={"description": "Recorded with the revision (provenance)."},
+    )
+    preview = StrictBoolean(
+        load_default=False,
+        metadata={"description": "true: answer with the proposed memory and store nothing."},
+    )
+    expected_version = expected_version_field()
+
+    @validates("messages")
+    def _messages(self, value: list, **_: Any) -> None:
+        limit = current_app.config["AURA_CONSOLIDATION_MAX_TURNS"]
+        if not value:
+            raise ValidationError("Send at least one turn.")
+        if len(value) > limit:
+            raise ValidationError(f"{len(value):,} turns; the maximum is {limit:,} (send the newest).")
+
+
+class ProposedSchema(StrictSchema):
+    content = fields.String(required=True)
+
+
+class ConsolidationResultSchema(StrictSchema):
+    """A consolidation's answer; a preview has ``preview``, ``proposed`` and ``based_on_version``."""
+
+    status = fields.String(required=True, metadata={"example": "ok"})
+    message = fields.String(metadata={"example": "Memory consolidated"})
+    changed = fields.Boolean(metadata={"description": "false: the memory was already up to date."})
+    memory = fields.Nested(MemorySchema, allow_none=True, metadata={"description": "The memory now."})
+    turns_used = fields.Integer(
+        required=True, metadata={"description": "Turns sent to the model (the newest that fit the budget)."}
+    )
+    transcript_cut = fields.Boolean(
+        required=True, metadata={"description": "Older turns were left out, or a turn was shortened."}
+    )
+    preview = fields.Boolean(metadata={"description": "Present (true) in a preview: nothing was stored."})
+    proposed = fields.Nested(
+        ProposedSchema,
+        allow_none=True,
+        metadata={"description": "Preview: the memory that would be stored (null: nothing to remember)."},
+    )
+    based_on_version = fields.Integer(
+        metadata={"description": "Preview: the memory version it was merged from (0: none)."}
+    )
