@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +51,9 @@ class FakeLLM:
         self.answers: deque[Answer] = deque()
         self.received: list[Received] = []
         self.default = Answer()
+        # Answers computed from the request (a scripted model that recognises each scenario);
+        # used when no answer is queued.
+        self.responder: Callable[[dict], Answer] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,7 +64,12 @@ class FakeLLM:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.received.append(Received(self.path, dict(self.headers), body))
-                answer = fake.answers.popleft() if fake.answers else fake.default
+                if fake.answers:
+                    answer = fake.answers.popleft()
+                elif fake.responder is not None:
+                    answer = fake.responder(body)
+                else:
+                    answer = fake.default
                 if answer.delay:
                     time.sleep(answer.delay)
                 if self.path != "/v1/chat/completions":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aura.consolidation.credentials import remove_credentials
 
@@ -26,7 +26,7 @@ class Turn:
         """The turn as the prompt shows it (time in UTC, to the minute, when known)."""
         data = {"role": self.role}
         if self.created_at is not None:
-            data["time"] = self.created_at.strftime("%Y-%m-%d %H:%M UTC")
+            data["time"] = self.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         data["content"] = self.content
         return data
 
