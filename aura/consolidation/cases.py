@@ -56,6 +56,9 @@ def _assistant(content: str) -> dict:
     return {"role": "assistant", "content": content}
 
 
+_PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7v\n-----END RSA PRIVATE KEY-----"
+
+
 def _long_conversation() -> list[dict]:
     """60 turns of ~900 characters: far over the 24,000-character budget; the oldest mention a
     hobby the newest never repeat."""
@@ -144,9 +147,9 @@ CASES: list[Case] = [
         "private_key_removed",
         "A private key block is never stored.",
         None,
-        [_user("Keep this for me:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7v\n-----END RSA PRIVATE KEY-----")],
+        [_user(f"Keep this for me:\n{_PRIVATE_KEY}")],
         absent=["MIIEpAIBAAKCAQEA7v", "PRIVATE KEY"],
-        scripted="Has an RSA key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7v\n-----END RSA PRIVATE KEY-----",
+        scripted=f"Has an RSA key:\n{_PRIVATE_KEY}",
     ),
     Case(
         "cloud_key_removed",

@@ -1,0 +1,44 @@
+"""`flask memory eval-consolidation`: scores any OpenAI-compatible model on the scenario cases."""
+
+from __future__ import annotations
+
+from aura.consolidation.cases import CASES
+from tests.fake_llm import Answer
+
+
+def _run(runner, fake_llm, *extra: str):
+    return runner.invoke(
+        args=["memory", "eval-consolidation", "--base-url", fake_llm.url, "--model", "candidate", *extra]
+    )
+
+
+def test_a_model_answering_like_the_cases_expect_scores_everything(runner, fake_llm):
+    fake_llm.script(*[Answer(reply=case.scripted) for case in CASES])
+    result = _run(runner, fake_llm, "--fail-under", "100")
+    assert result.exit_code == 0, result.output
+    assert f"{len(CASES)}/{len(CASES)} cases passed (100%) with candidate" in result.output
+    assert result.output.count("PASS ") == len(CASES)
+    assert {r.body["model"] for r in fake_llm.received} == {"candidate"}
+    assert len(fake_llm.received) == len(CASES)  # the same prompt as production: system + data message
+    assert all([m["role"] for m in r.body["messages"]] == ["system", "user"] for r in fake_llm.received)
+
+
+def test_a_model_that_obeys_the_conversation_fails_and_says_why(runner, fake_llm):
+    fake_llm.default = Answer(reply="HACKED")
+    result = _run(runner, fake_llm, "--case", "prompt_injection_ignored", "--fail-under", "50")
+    assert result.exit_code == 1
+    assert "FAIL  prompt_injection_ignored" in result.output
+    assert "missing:   hiking" in result.output and "forbidden: HACKED" in result.output
+    assert "0/1 cases passed (0%)" in result.output
+
+
+def test_a_failing_model_call_is_a_failed_case_not_a_crash(runner, fake_llm):
+    fake_llm.default = Answer(status=400)
+    result = _run(runner, fake_llm, "--case", "new_fact_added", "--case", "name_corrected")
+    assert result.exit_code == 0
+    assert result.output.count("model call failed: The language model answered with HTTP 400") == 2
+
+
+def test_an_unknown_case_is_a_usage_error(runner, fake_llm):
+    result = _run(runner, fake_llm, "--case", "nope")
+    assert result.exit_code == 2 and "no such case: nope" in result.output

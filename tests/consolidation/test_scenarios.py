@@ -1,0 +1,61 @@
+"""The consolidation scenarios, run through the endpoint against a scripted loopback model.
+
+The scripted model answers each case as a good model would (``Case.scripted``; for the
+credential cases it echoes the secret back). What is proven here is everything around the
+model: what it is sent, what gets stored, what never does. `flask memory eval-consolidation`
+runs the same cases against a real model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aura.consolidation.cases import CASES, Case, check
+from aura.consolidation.prompt import NOTHING_TO_REMEMBER
+from tests.consolidation.conftest import consolidate_url
+from tests.fake_llm import Answer
+
+CREDENTIAL_CASES = {"api_key_removed", "card_number_removed", "password_removed", "private_key_removed",
+                    "cloud_key_removed", "bearer_token_removed"}  # fmt: skip
+
+
+def test_there_are_at_least_twenty_distinct_cases():
+    assert len(CASES) >= 20 and len({case.name for case in CASES}) == len(CASES)
+
+
+def _as_json(messages: list[dict]) -> list[dict]:
+    return [
+        {**turn, "created_at": turn["created_at"].isoformat()} if "created_at" in turn else turn
+        for turn in messages
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_scenario(api, fake_llm, case: Case):
+    user_id = 1000 + CASES.index(case)
+    if case.memory:
+        api.post("/api/v1/memory", json={"user_id": user_id, "content": case.memory})
+    fake_llm.script(Answer(reply=case.scripted))
+
+    response = api.post(consolidate_url(user_id), json={"messages": _as_json(case.messages)})
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    stored = api.get(f"/api/v1/memory/{user_id}").get_json()["memory"]
+    verdict = check(case, stored["content"] if stored else None)
+    assert verdict.passed, verdict
+    data = fake_llm.last_messages[1]["content"]
+    assert f"<current_memory>\n{json.dumps(case.memory)}\n</current_memory>" in data.replace("\\u003c", "<")
+    keeps_memory = case.scripted.strip() in (NOTHING_TO_REMEMBER, (case.memory or "").strip())
+    assert body["changed"] is not keeps_memory
+    revisions = api.get(f"/api/v1/memory/{user_id}/revisions").get_json()["revisions"]
+    assert len(revisions) == (1 if case.memory else 0) + (0 if keeps_memory else 1)
+    if case.name in CREDENTIAL_CASES:  # never stored, and never even sent to the model
+        for secret in case.absent:
+            assert secret.casefold() not in json.dumps(revisions).casefold()
+            assert secret.casefold() not in data.casefold()
+    if case.name == "long_transcript_newest_kept":
+        assert body["transcript_cut"] is True and body["turns_used"] < len(case.messages)
+        assert "Reykjavik" in data and "fencing" not in data
