@@ -94,3 +94,37 @@ def test_revision_ids_beyond_any_stored_id_are_404_not_a_driver_error(admin, db)
         f"/admin/users/10/revisions/{huge}/restore", data={"csrf_token": token, "version": "1"}
     )
     assert restore.status_code == 404
+
+
+def test_consolidations_show_their_provenance_in_the_history_and_the_diff(admin, db, app):
+    from aura.memory import service
+
+    save(admin, 9, "Likes tea.")
+    details = {
+        "model": "memory-model",
+        "turns_used": 12,
+        "turns_received": 40,
+        "transcript_cut": True,
+        "conversation_id": "conv-<7>",
+        "usage": {"total_tokens": 1234},
+    }
+    with app.app_context():
+        service.save_memory(
+            9,
+            "Likes tea.\nLives in Oslo.",
+            service.RevisionSource.CONSOLIDATION,
+            service.Actor("svc"),
+            details=details,
+        )
+    expected = (
+        "consolidated by model memory-model from 12 turns (of 40; transcript cut), "
+        "conversation conv-&lt;7&gt;, 1,234 tokens"
+    )
+    page = admin.get("/admin/users/9").get_data(as_text=True)
+    assert expected in " ".join(page.split())
+    assert 'class="badge source-consolidation"' in page
+    newest = db.session.query(MemoryRevision).filter_by(user_id=9).order_by(MemoryRevision.id.desc()).first()
+    diff = admin.get(f"/admin/users/9/revisions/{newest.id}/diff").get_data(as_text=True)
+    assert expected in " ".join(diff.split())
+    first = " ".join(admin.get("/admin/users/9").get_data(as_text=True).split())
+    assert first.count("consolidated by model") == 1  # the frontend's revision has none

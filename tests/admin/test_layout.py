@@ -7,6 +7,8 @@ import re
 import httpx
 import pytest
 
+from aura.memory import service
+from aura.memory.service import Actor, RevisionSource
 from aura.models import MemoryRevision
 from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD
 from tests.conftest import AUTH
@@ -42,6 +44,15 @@ def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_pa
     )
     for content in ("Likes peanut butter. " + LONG_MEMORY, LONG_MEMORY + " Now also likes peanut brittle."):
         httpx.post(f"{base}/api/v1/memory", headers=AUTH, json={"user_id": 123456789012, "content": content})
+    # A consolidation's provenance line, with the longest conversation id a client may send.
+    provenance = {"model": "memory-model-" + "m" * 60, "turns_used": 12, "conversation_id": "c" * 200}
+    service.save_memory(
+        123456789012,
+        LONG_MEMORY + " Lives in Oslo.",
+        RevisionSource.CONSOLIDATION,
+        Actor("svc"),
+        details=provenance,
+    )
     newest = db.session.query(MemoryRevision).order_by(MemoryRevision.id.desc()).first()
     page.goto(f"{base}/admin/login")
     page.get_by_label("Email").fill(STAFF_EMAIL)
