@@ -139,3 +139,16 @@ def test_aura_sees_the_scheme_and_host_nginx_was_asked_for(nginx_in_front):
 def test_nginx_hides_its_version_and_keeps_metrics_off_the_public_site(nginx_in_front):
     response = httpx.get(f"{nginx_in_front}/metrics")
     assert response.status_code == 404 and response.headers["Server"] == "nginx"
+
+
+def test_nginx_waits_longer_for_aura_than_aura_waits_for_its_model():
+    """A consolidation (or a chat reply) still running when nginx gives up would be a 504 to the
+    client and a memory stored behind its back."""
+    import re
+
+    from aura.config import BaseConfig
+
+    read_timeout = re.search(r"proxy_read_timeout\s+(\d+)s;", SITE.read_text())
+    assert read_timeout is not None
+    assert int(read_timeout.group(1)) > BaseConfig.AURA_CONSOLIDATION_TIMEOUT
+    assert int(read_timeout.group(1)) > BaseConfig.AURA_LLM_TIMEOUT
