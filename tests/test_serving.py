@@ -339,3 +339,15 @@ def test_a_burst_on_one_connection_does_not_keep_the_worker_from_another(app, db
                 while chunk := greedy.recv(1 << 20):
                     answered_first += chunk
     assert answered_first.count(b"HTTP/1.1 200") < burst // 3
+
+
+def test_a_consolidation_outlasting_the_database_deadline_is_saved(app, db, database_url, fake_llm):
+    """Under gevent the request's database deadline (here 0.5 s) pauses while the model thinks
+    (1.5 s) and starts afresh for the save: a slow model is not a "database unavailable"."""
+    fake_llm.default = Answer(reply="Likes slow models.", delay=1.5)
+    settings = {"AURA_LLM_BASE_URL": fake_llm.url, "AURA_LLM_MODEL": "m", "AURA_DB_REQUEST_TIMEOUT": "0.5"}
+    with gunicorn(database_url, **settings) as url:
+        body = {"messages": [{"role": "user", "content": "I like slow models"}]}
+        response = httpx.post(f"{url}/api/v1/memory/77/consolidate", json=body, headers=AUTH, timeout=30)
+        assert response.status_code == 200, url.log()
+        assert response.json()["memory"]["content"] == "Likes slow models."
