@@ -91,10 +91,11 @@ def register_blueprints(app: Flask) -> None:
     from aura.api_docs import bp as api_docs_bp
     from aura.chat.api import blp as chat_blp
     from aura.consolidation.api import blp as consolidation_blp
+    from aura.conversations.api import blp as conversations_blp
     from aura.health import bp as health_bp
     from aura.memory.api import blp as memory_blp
 
-    for json_blueprint in (memory_blp, consolidation_blp, chat_blp):
+    for json_blueprint in (memory_blp, consolidation_blp, conversations_blp, chat_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from aura import staff
 from aura.auth import mint_user_token
-from aura.memory.retention import PruneProgress, prune_audit_events, prune_revisions
+from aura.memory.retention import PruneProgress, prune_audit_events, prune_conversation_turns, prune_revisions
 from aura.schemas import MAX_USER_ID
 
 staff_cli = AppGroup("staff", help="Manage support-staff accounts for the admin pages.")
@@ -100,6 +100,12 @@ memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
     help="Days of audit log to keep (default: AURA_AUDIT_RETENTION_DAYS; 0 keeps it all).",
 )
 @click.option(
+    "--conversation-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days of recorded chat turns to keep (default: AURA_CONVERSATION_RETENTION_DAYS; 0 keeps all).",
+)
+@click.option(
     "--after-user",
     type=click.IntRange(min=0),
     default=0,
@@ -112,9 +118,17 @@ memory_cli = AppGroup("memory", help="Maintenance of stored memories.")
     show_default=True,
     help="Share of the time spent pruning; the rest it pauses, so saves keep their latency.",
 )
-def prune(dry_run: bool, keep: int | None, audit_days: int | None, after_user: int, duty: float) -> None:
-    """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune)
-    and audit entries older than AURA_AUDIT_RETENTION_DAYS. Run it daily (cron, a systemd timer).
+def prune(
+    dry_run: bool,
+    keep: int | None,
+    audit_days: int | None,
+    conversation_days: int | None,
+    after_user: int,
+    duty: float,
+) -> None:
+    """Delete revisions beyond the newest AURA_MAX_REVISIONS per user (new saves already prune),
+    audit entries older than AURA_AUDIT_RETENTION_DAYS and recorded chat turns older than
+    AURA_CONVERSATION_RETENTION_DAYS. Run it daily (cron, a systemd timer).
 
     Works through the users in short batches, showing progress; safe to interrupt and re-run."""
     keep = keep or current_app.config["AURA_MAX_REVISIONS"]
@@ -136,6 +150,13 @@ def prune(dry_run: bool, keep: int | None, audit_days: int | None, after_user: i
         click.echo(f"{verb} {events:,} audit entr{'y' if events == 1 else 'ies'} older than {days:,} days.")
     else:
         click.echo("Keeping the whole audit log (retention 0).")
+    config_days = current_app.config["AURA_CONVERSATION_RETENTION_DAYS"]
+    days = config_days if conversation_days is None else conversation_days
+    if days:
+        turns = prune_conversation_turns(days, dry_run=dry_run)
+        click.echo(f"{verb} {turns:,} recorded chat turn(s) older than {days:,} days.")
+    else:
+        click.echo("Keeping every recorded chat turn (retention 0).")
 
 
 class ProgressLine:

@@ -127,6 +127,10 @@ class BaseConfig:
     # Sampling temperature sent with consolidation requests; empty: the model's default.
     AURA_CONSOLIDATION_TEMPERATURE = os.environ.get("AURA_CONSOLIDATION_TEMPERATURE", "")
 
+    # Record completed chat turns (credentials removed) for consolidation; kept this many days.
+    AURA_CONVERSATION_RECORDING = _bool("AURA_CONVERSATION_RECORDING", False)
+    AURA_CONVERSATION_RETENTION_DAYS = _int("AURA_CONVERSATION_RETENTION_DAYS", 30)
+
     # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
     AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")
     AURA_JWT_SECRET = os.environ.get("AURA_JWT_SECRET", "")  # HS256 user tokens
@@ -205,6 +209,7 @@ class DevelopmentConfig(BaseConfig):
 
     ENV_NAME = "development"
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", True)
+    AURA_CONVERSATION_RECORDING = _bool("AURA_CONVERSATION_RECORDING", True)  # the quick start learns
 
 
 class TestingConfig(BaseConfig):

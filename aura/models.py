@@ -145,6 +145,29 @@ class MemoryRevision(db.Model):
     details: Mapped[dict | None] = mapped_column(JsonDocument)
 
 
+class ConversationTurn(db.Model):
+    """One completed chat turn, recorded (when the deployment enables it) for consolidation.
+
+    Credentials are filtered out before it is stored; erased with the memory, and removed after
+    AURA_CONVERSATION_RETENTION_DAYS.
+    """
+
+    __tablename__ = "conversation_turns"
+    __table_args__ = (
+        # A user's turns newest first (the API), and "since the last consolidation" (by id).
+        Index("ix_conversation_turns_user_id_id", "user_id", "id"),
+        # Retention removes the oldest turns of everyone.
+        Index("ix_conversation_turns_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    reply: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class StaffUser(UserMixin, db.Model):
     """A support-staff account for the admin pages (created with `flask staff create`)."""
 

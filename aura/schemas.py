@@ -235,6 +235,27 @@ class RevisionPageSchema(Schema):
     pagination = fields.Nested(PaginationSchema, required=True)
 
 
+class ConversationTurnSchema(Schema):
+    """A recorded chat turn (credentials already removed)."""
+
+    conversation_id = fields.String(allow_none=True, required=True)
+    message = fields.String(required=True, metadata={"description": "What the user said."})
+    reply = fields.String(required=True, metadata={"description": "What the assistant answered."})
+    created_at = fields.DateTime(format="iso", required=True)
+
+
+class ConversationPageSchema(Schema):
+    status = fields.String(required=True)
+    turns = fields.List(fields.Nested(ConversationTurnSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class ConversationsDeletedSchema(Schema):
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    deleted = fields.Integer(required=True, metadata={"description": "How many turns were deleted."})
+
+
 class ExportSchema(Schema):
     """Everything AURA keeps about a user's memory (data portability), revisions oldest first."""
 
@@ -245,6 +266,11 @@ class ExportSchema(Schema):
     memory = fields.Nested(MemorySchema, allow_none=True, required=True)
     settings = fields.Nested(SettingsSchema, required=True)
     revisions = fields.List(fields.Nested(RevisionSchema), required=True)
+    conversations = fields.List(
+        fields.Nested(ConversationTurnSchema),
+        required=True,
+        metadata={"description": "Recorded chat turns, oldest first (empty unless recording is on)."},
+    )
 
 
 class ErrorSchema(Schema):

@@ -7,12 +7,16 @@ import time
 from collections.abc import Iterator
 
 from flask import Response, current_app, stream_with_context
+from sqlalchemy.exc import SQLAlchemyError
 
 from aura.api_common import api_blueprint, authorize_chat, documented_errors, model_error_response
 from aura.chat.llm import LLMError, StreamEvent
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
 from aura.chat.service import PreparedChat, llm_client, prepare_chat
+from aura.conversations.service import record_turn, recording_enabled
 from aura.deadline import suspend_request_deadline
+from aura.errors import describe_driver_error
+from aura.extensions import db
 from aura.metrics import CHAT_CALLS, MODEL_LATENCY
 
 # The same 200 is JSON, or Server-Sent Events when the request asks to stream.
@@ -43,12 +47,29 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(prepared: PreparedChat, events: Iterator[StreamEvent]) -> Iterator[str]:
-    """Relay tokens as they arrive; a final `done` event (or `error`) closes the stream."""
+def _record(body: dict, reply: str) -> None:
+    """Keep a completed turn for consolidation (aura.conversations), never at the reply's expense:
+    a failure to record is logged, and the user still gets the answer."""
+    if not body["use_memory"] or not recording_enabled():
+        return  # a temporary chat is never kept
+    try:
+        record_turn(body["user_id"], body["message"], reply, body["conversation_id"])
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.error("chat turn not recorded: %s", describe_driver_error(error))
+
+
+def _stream(prepared: PreparedChat, events: Iterator[StreamEvent], body: dict) -> Iterator[str]:
+    """Relay tokens as they arrive; a final `done` event (or `error`) closes the stream.
+
+    The turn is recorded once the model's reply is complete; a client that hangs up earlier
+    closes this generator at a yield, and nothing is recorded.
+    """
     parts: list[str] = []
     try:
         for event in events:
             if event.done:
+                _record(body, "".join(parts))
                 yield _sse(
                     "done",
                     {
@@ -109,10 +130,11 @@ def chat(body: dict):
     CHAT_CALLS.labels("streamed" if body["stream"] else "ok").inc()
     if body["stream"]:
         return Response(
-            stream_with_context(_stream(prepared, events)),
+            stream_with_context(_stream(prepared, events, body)),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+    _record(body, completion.reply)
     return {
         "status": "ok",
         "reply": completion.reply,

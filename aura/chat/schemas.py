@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_text
+from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_storable_text, validate_text
 
 
 def _validate_chat_text(value: str) -> None:
@@ -33,6 +33,12 @@ class ChatRequestSchema(Schema):
     use_memory = StrictBoolean(
         load_default=True,
         metadata={"description": "false: a temporary chat; the user's memory is neither read nor sent."},
+    )
+    conversation_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=200), validate_storable_text],
+        metadata={"description": "Recorded with the turn when the deployment records conversations."},
     )
     dry_run = StrictBoolean(
         load_default=False,

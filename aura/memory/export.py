@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
+from aura.conversations.service import TURNS_OLDEST_FIRST
 from aura.database import read_snapshot
 from aura.extensions import db
 from aura.memory.service import GET_MEMORY, Actor, Memory, audit, memory_from_row, transaction
@@ -36,10 +37,11 @@ class MemoryExport:
     memory: Memory | None
     settings: MemorySettings
     revisions: list  # rows of (id, number, content, source, actor, created_at, details), oldest first
+    conversations: list  # rows of (id, conversation_id, message, reply, created_at), oldest first
 
 
 def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
-    """The current memory, the settings and every revision, all read from one snapshot.
+    """The current memory, the settings, every revision and recorded turn, all from one snapshot.
 
     One snapshot, so a save landing mid-export cannot give a memory newer than its history.
     A staff ``actor`` is audited: reading someone's whole history is worth a record.
@@ -50,6 +52,7 @@ def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
     params = {"user_id": user_id}
     with read_snapshot(db.engine) as conn:
         revisions = conn.execute(_REVISIONS, params).all()
+        conversations = conn.execute(TURNS_OLDEST_FIRST, params).all()
         memory_row = conn.execute(GET_MEMORY, params).one_or_none()
         enabled = conn.execute(GET_ENABLED, params).scalar_one_or_none()
     return MemoryExport(
@@ -58,4 +61,5 @@ def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
         memory=memory_from_row(user_id, memory_row),
         settings=MemorySettings(enabled=enabled is not False),
         revisions=list(revisions),
+        conversations=list(conversations),
     )

@@ -1,5 +1,6 @@
 """Retention: at most AURA_MAX_REVISIONS revisions per user, so history cannot grow without bound,
-and audit entries for AURA_AUDIT_RETENTION_DAYS (every settings change and export adds one).
+audit entries for AURA_AUDIT_RETENTION_DAYS (every settings change and export adds one), and
+recorded chat turns for AURA_CONVERSATION_RETENTION_DAYS.
 
 New saves prune in their own transaction (aura.memory.statements); this applies the same rule
 to rows written before the limit existed or was lowered (`flask memory prune`).
@@ -16,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from aura.extensions import db
 from aura.memory.service import transaction
-from aura.models import AuditEvent, MemoryRevision, User, utcnow
+from aura.models import AuditEvent, ConversationTurn, MemoryRevision, User, utcnow
 
 BATCH_SIZE = 5_000  # audit entries per delete
 # Users whose revisions one short transaction prunes: with 500, a concurrent save's p99 went
@@ -116,26 +117,32 @@ def prune_revisions(
     return PruneReport(revisions=revisions, users=users)
 
 
-def prune_audit_events(days: int, dry_run: bool = False) -> int:
-    """Delete (or with ``dry_run`` only count) audit entries older than ``days``; how many.
-
-    In batches of BATCH_SIZE, each its own short transaction, oldest first.
-    """
+def _prune_older(model, days: int, dry_run: bool) -> int:
+    """Delete (or count) the rows of ``model`` created more than ``days`` ago, oldest first, in
+    batches of BATCH_SIZE, each its own short transaction; how many."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    cutoff = utcnow() - timedelta(days=days)
-    old = AuditEvent.created_at < cutoff
+    old = model.created_at < utcnow() - timedelta(days=days)
     if dry_run:
-        count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(old))
+        count = db.session.scalar(select(func.count()).select_from(model).where(old))
         db.session.rollback()
         return count
     removed = 0
     while True:
         with transaction() as session:
-            batch = select(AuditEvent.id).where(old).order_by(AuditEvent.id).limit(BATCH_SIZE)
-            ids = list(session.scalars(batch))
+            ids = list(session.scalars(select(model.id).where(old).order_by(model.id).limit(BATCH_SIZE)))
             if ids:
-                session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids)))
+                session.execute(delete(model).where(model.id.in_(ids)))
         removed += len(ids)
         if len(ids) < BATCH_SIZE:
             return removed
+
+
+def prune_audit_events(days: int, dry_run: bool = False) -> int:
+    """Delete (or with ``dry_run`` only count) audit entries older than ``days``; how many."""
+    return _prune_older(AuditEvent, days, dry_run)
+
+
+def prune_conversation_turns(days: int, dry_run: bool = False) -> int:
+    """Delete (or count) recorded chat turns older than ``days`` (AURA_CONVERSATION_RETENTION_DAYS)."""
+    return _prune_older(ConversationTurn, days, dry_run)

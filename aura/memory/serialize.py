@@ -32,6 +32,7 @@ def export_document(export: MemoryExport) -> tuple[dict, str]:
         "memory": memory_body(export.memory),
         "settings": {"enabled": export.settings.enabled},
         "revisions": [row._asdict() for row in export.revisions],
+        "conversations": [row._asdict() for row in export.conversations],
     }
     return document, f"aura-memory-{export.user_id}.json"
 

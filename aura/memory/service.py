@@ -23,7 +23,7 @@ from aura.database import single_statement
 from aura.extensions import db
 from aura.memory import statements
 from aura.metrics import MEMORY_SAVES
-from aura.models import AuditEvent, MemoryRevision, User, UserMemory, utcnow
+from aura.models import AuditEvent, ConversationTurn, MemoryRevision, User, UserMemory, utcnow
 
 
 class RevisionSource(enum.StrEnum):
@@ -239,7 +239,8 @@ def get_memory_for_chat(user_id: int) -> Memory | None:
 
 
 def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = False) -> bool:
-    """Delete the current memory; unless ``keep_history``, erase every revision too (erasure).
+    """Delete the current memory; unless ``keep_history``, erase every revision and recorded chat
+    turn too (erasure).
 
     Locks the user first, so no save can slip between the two deletes: afterwards either
     nothing of the memory remains, or a save that came later is there in full. Allowed
@@ -251,6 +252,10 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
         if not keep_history:
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
+            ).rowcount
+            # The recorded conversations the memory was learned from go with it.
+            deleted += session.execute(
+                delete(ConversationTurn).where(ConversationTurn.user_id == user_id)
             ).rowcount
             # Not even how many texts there were survives an erasure: numbering starts over.
             session.execute(update(User).where(User.id == user_id).values(revision_count=0))

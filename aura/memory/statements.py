@@ -206,6 +206,24 @@ def write_memory(session: Session, write: Write, version: int, number: int) -> R
     return saved
 
 
+@cache
+def _hold_user(dialect: str) -> Insert:
+    stmt = _insert_for(dialect)(User).values(
+        id=_P["user_id"], created_at=_P["now"], memory_enabled=True, memory_version=0, revision_count=0
+    )
+    # An update that changes nothing, so the existing row is locked and returned.
+    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"memory_enabled": User.memory_enabled})
+    return stmt.returning(User.memory_enabled)
+
+
+def hold_user(session: Session, user_id: int, now: datetime) -> bool:
+    """Create-or-lock the user's row without changing the memory's version (for writes that are
+    not the memory, e.g. a recorded chat turn: they too must wait for an erasure); memory on?"""
+    return session.execute(
+        _hold_user(session.get_bind().dialect.name), {"user_id": user_id, "now": now}
+    ).scalar_one()
+
+
 def set_memory_enabled(session: Session, user_id: int, enabled: bool, now: datetime) -> None:
     """Set the switch, creating the user's row if needed (a new user starts with no memory: version 0)."""
     stmt = _insert_for(session.get_bind().dialect.name)(User).values(

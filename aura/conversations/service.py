@@ -1,0 +1,78 @@
+"""Recorded chat turns: what background consolidation learns from (AURA_CONVERSATION_RECORDING).
+
+A turn is recorded only once the model's reply is complete, with credentials already removed;
+never for temporary chats, dry runs, failed calls, or users who switched memory off. Recording
+locks the user's row like every memory write, so a turn cannot slip past an erasure.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import bindparam, delete, func, insert, select
+
+from aura.consolidation.credentials import remove_credentials
+from aura.extensions import db
+from aura.memory import statements
+from aura.memory.service import Actor, Page, audit, transaction
+from aura.models import ConversationTurn, utcnow
+
+_TURN_COLUMNS = (
+    ConversationTurn.id,
+    ConversationTurn.conversation_id,
+    ConversationTurn.message,
+    ConversationTurn.reply,
+    ConversationTurn.created_at,
+)
+TURNS_OLDEST_FIRST = (
+    select(*_TURN_COLUMNS)
+    .where(ConversationTurn.user_id == bindparam("user_id"))
+    .order_by(ConversationTurn.id)
+)
+
+
+def recording_enabled() -> bool:
+    return bool(current_app.config["AURA_CONVERSATION_RECORDING"])
+
+
+def record_turn(user_id: int, message: str, reply: str, conversation_id: str | None) -> bool:
+    """Store one completed turn, if the deployment records and the user's memory is on; stored?"""
+    if not recording_enabled():
+        return False
+    with transaction() as session:
+        if not statements.hold_user(session, user_id, utcnow()):
+            return False  # memory off: nothing of this conversation is kept
+        session.execute(
+            insert(ConversationTurn).values(
+                user_id=user_id,
+                conversation_id=conversation_id,
+                message=remove_credentials(message),
+                reply=remove_credentials(reply),
+                created_at=utcnow(),
+            )
+        )
+    return True
+
+
+def list_turns(user_id: int, page: int = 1, per_page: int = 20) -> Page:
+    """A user's recorded turns, newest first."""
+    mine = ConversationTurn.user_id == user_id
+    total = db.session.scalar(select(func.count()).select_from(ConversationTurn).where(mine)) or 0
+    rows = db.session.execute(
+        select(*_TURN_COLUMNS)
+        .where(mine)
+        .order_by(ConversationTurn.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
+def delete_turns(user_id: int, actor: Actor) -> int:
+    """Delete the user's recorded turns alone (the memory stays); how many. Audited."""
+    with transaction() as session:
+        statements.hold_user(session, user_id, utcnow())
+        deleted = session.execute(
+            delete(ConversationTurn).where(ConversationTurn.user_id == user_id)
+        ).rowcount
+        audit(user_id, "forget turns", actor, f"{deleted:,} turns", staff_only=False)
+    return deleted
