@@ -123,6 +123,7 @@ RUNTIME_LIMITS = [
     ("ChatRequest", "message", "maxLength", "AURA_CHAT_MAX_MESSAGE_CHARS"),
     ("ChatRequest", "history", "maxItems", "AURA_CHAT_MAX_HISTORY_TURNS"),
     ("Turn", "content", "maxLength", "AURA_CHAT_MAX_MESSAGE_CHARS"),
+    ("Consolidate", "messages", "maxItems", "AURA_CONSOLIDATION_MAX_TURNS"),
 ]
 
 

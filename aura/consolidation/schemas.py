@@ -58,6 +58,7 @@ class ConsolidateSchema(StrictSchema):
     messages = fields.List(
         fields.Nested(ConsolidationTurnSchema),
         required=True,
+        validate=validate.Length(min=1, error="Send at least one turn."),
         metadata={"description": "The conversation, oldest turn first; the newest turns are kept first."},
     )
     conversation_id = fields.String(
@@ -75,8 +76,6 @@ class ConsolidateSchema(StrictSchema):
     @validates("messages")
     def _messages(self, value: list, **_: Any) -> None:
         limit = current_app.config["AURA_CONSOLIDATION_MAX_TURNS"]
-        if not value:
-            raise ValidationError("Send at least one turn.")
         if len(value) > limit:
             raise ValidationError(f"{len(value):,} turns; the maximum is {limit:,} (send the newest).")
 
