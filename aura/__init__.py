@@ -23,6 +23,7 @@ from aura.deadline import init_request_deadline
 from aura.errors import register_error_handlers
 from aura.extensions import api, csrf, db, login_manager, migrate
 from aura.fair_turns import init_fair_turns
+from aura.jobs.queue import init_jobs
 from aura.metrics import count_pool_use, init_metrics
 from aura.proxy import init_proxy
 from aura.rate_limits import init_rate_limits
@@ -81,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     init_api_docs(api, app)
     init_llm(app)
     init_consolidation(app)
+    init_jobs(app)
     init_cookie_sessions(app)
     login_manager.init_app(app)
     csrf.init_app(app)

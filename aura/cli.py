@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from aura import staff
 from aura.auth import mint_user_token
@@ -248,7 +249,41 @@ def eval_consolidation(
         sys.exit(1)
 
 
+@click.command("worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Jobs run at once (default: AURA_WORKER_THREADS); each mostly waits on the model.",
+)
+@with_appcontext
+def worker(threads: int | None) -> None:
+    """Run background jobs: consolidations, the sweep for overdue ones, turn retention (Huey)."""
+    from aura.jobs.queue import job_queue, queue_url
+
+    huey = job_queue()
+    if huey is None:
+        raise click.ClickException(
+            "No job queue: set AURA_QUEUE_URL=redis://... (or use a Redis for AURA_RATELIMIT_STORAGE_URI)."
+        )
+    logging.basicConfig(
+        level=current_app.config["AURA_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    count = threads or current_app.config["AURA_WORKER_THREADS"]
+    url = queue_url(current_app.config)
+    click.echo(f"AURA worker: {count} threads on {url.split('@')[-1] if url.startswith('redis') else url}")
+    consumer = huey.create_consumer(
+        workers=count,
+        worker_type="thread",
+        periodic=True,
+        scheduler_interval=1,
+        check_worker_health=True,
+    )
+    consumer.run()
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(auth_cli)
     app.cli.add_command(memory_cli)
+    app.cli.add_command(worker)

@@ -131,6 +131,21 @@ class BaseConfig:
     AURA_CONVERSATION_RECORDING = _bool("AURA_CONVERSATION_RECORDING", False)
     AURA_CONVERSATION_RETENTION_DAYS = _int("AURA_CONVERSATION_RETENTION_DAYS", 30)
 
+    # Background consolidation (aura.jobs): a user's recorded turns are consolidated once they have
+    # been quiet this long, or at once after this many turns; `flask worker` runs the jobs.
+    AURA_CONSOLIDATE_AFTER_SECONDS = _int("AURA_CONSOLIDATE_AFTER_SECONDS", 600)
+    AURA_CONSOLIDATE_EVERY_TURNS = _int("AURA_CONSOLIDATE_EVERY_TURNS", 20)
+    # Where jobs are queued (Huey): redis://... or a SQLite file path. Empty: the rate-limit Redis
+    # when AURA_RATELIMIT_STORAGE_URI is one, else a SQLite file beside a SQLite database.
+    AURA_QUEUE_URL = os.environ.get("AURA_QUEUE_URL", "")
+    # A job whose worker died runs again within this (its lease is this minus the 60 s sweep period).
+    AURA_JOB_REDELIVERY_SECONDS = _int("AURA_JOB_REDELIVERY_SECONDS", 120)
+    # A failed job (model down, lost race) is retried this often, after 10 s, 20 s, 40 s ...
+    AURA_JOB_RETRIES = _int("AURA_JOB_RETRIES", 5)
+    AURA_JOB_RETRY_DELAY = _float("AURA_JOB_RETRY_DELAY", 10.0)
+    # Jobs one worker process runs at once (threads: each mostly waits on the model).
+    AURA_WORKER_THREADS = _int("AURA_WORKER_THREADS", 32)
+
     # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
     AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")
     AURA_JWT_SECRET = os.environ.get("AURA_JWT_SECRET", "")  # HS256 user tokens

@@ -168,6 +168,33 @@ class ConversationTurn(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ConsolidationState(db.Model):
+    """Where background consolidation stands for one user: PostgreSQL is the source of truth, the
+    queue only a means of delivery (aura.jobs).
+
+    ``watermark_turn_id`` is the newest recorded turn already consolidated; ``due_at`` when the
+    next consolidation is due (null: nothing to do); ``job_at`` when the job on the queue is
+    meant to run (null: none queued); ``lease_until`` / ``lease_token``: a worker is running the
+    job until then (one per user, across every worker and machine). A periodic sweep re-enqueues
+    any user due with no live job or lease, so a lost queue or a killed worker loses nothing.
+    """
+
+    __tablename__ = "consolidation_states"
+    __table_args__ = (Index("ix_consolidation_states_due_at", "due_at"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    pending_turns: Mapped[int] = mapped_column(Integer, default=0)
+    watermark_turn_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    job_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_outcome: Mapped[str | None] = mapped_column(String(30))
+
+
 class StaffUser(UserMixin, db.Model):
     """A support-staff account for the admin pages (created with `flask staff create`)."""
 

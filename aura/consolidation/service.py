@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy.orm import scoped_session
 
 from aura.chat.llm import LLMError
 from aura.consolidation.merge import (
@@ -51,6 +52,7 @@ class ConsolidationRequest:
     conversation_id: str | None = None
     preview: bool = False
     expected_version: int | None = None  # pinned by If-Match / expected_version: never re-merged
+    trigger: str = "request"  # or "background": a job of aura.jobs
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def _details(request: ConsolidationRequest, transcript: Transcript, merged: Merg
         "model_calls": merged.calls,
         "condensed": merged.condensed,
         "remerged": remerged,
+        "trigger": request.trigger,
     }
 
 
@@ -98,17 +101,25 @@ def _count_tokens(merged: Merged) -> None:
             CONSOLIDATION_TOKENS.labels(kind.removesuffix("_tokens")).inc(merged.usage[kind])
 
 
-def consolidate(user_id: int, request: ConsolidationRequest, actor: Actor) -> Consolidation:
+def consolidate(
+    user_id: int,
+    request: ConsolidationRequest,
+    actor: Actor,
+    after_write: Callable[[scoped_session], None] | None = None,
+    timeout: float | None = None,
+) -> Consolidation:
     """Merge ``request.messages`` into the user's memory (or, in a preview, say what it would be).
 
     Raises MemoryDisabled (the model is not called), VersionConflict (412: a pinned version
     moved, before or during the model call, or the re-merge lost the race too), LLMError
-    (the model failed: nothing stored).
+    (the model failed: nothing stored). ``after_write`` runs inside the save's transaction
+    (see save_memory); ``timeout`` shortens AURA_CONSOLIDATION_TIMEOUT.
     """
     started = time.monotonic()
     outcome = "error"
+    seconds = min(_config("TIMEOUT"), timeout) if timeout else _config("TIMEOUT")
     try:
-        result = _consolidate(user_id, request, actor, deadline=started + _config("TIMEOUT"))
+        result = _consolidate(user_id, request, actor, started + seconds, after_write)
         outcome = "preview" if result.preview else "changed" if result.changed else "unchanged"
         return result
     except MemoryDisabled:
@@ -129,7 +140,13 @@ def _config(name: str):
     return current_app.config[f"AURA_CONSOLIDATION_{name}"]
 
 
-def _consolidate(user_id: int, request: ConsolidationRequest, actor: Actor, deadline: float) -> Consolidation:
+def _consolidate(
+    user_id: int,
+    request: ConsolidationRequest,
+    actor: Actor,
+    deadline: float,
+    after_write: Callable[[scoped_session], None] | None,
+) -> Consolidation:
     cfg = current_app.config
     transcript = build_transcript(request.messages, _config("MAX_INPUT_CHARS"), _config("MAX_TURN_CHARS"))
     pinned = request.expected_version is not None
@@ -166,6 +183,7 @@ def _consolidate(user_id: int, request: ConsolidationRequest, actor: Actor, dead
                 actor=actor,
                 expected_version=version,
                 details=_details(request, transcript, merged, remerged=attempt == 2),
+                after_write=after_write,
             )
         except VersionConflict:
             if pinned or attempt == 2:

@@ -2,7 +2,8 @@
 
 A turn is recorded only once the model's reply is complete, with credentials already removed;
 never for temporary chats, dry runs, failed calls, or users who switched memory off. Recording
-locks the user's row like every memory write, so a turn cannot slip past an erasure.
+locks the user's row like every memory write, so a turn cannot slip past an erasure, and in the
+same transaction makes the user due for background consolidation (aura.jobs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from sqlalchemy import bindparam, delete, func, insert, select
 
 from aura.consolidation.credentials import remove_credentials
 from aura.extensions import db
+from aura.jobs.queue import enqueue_consolidation
+from aura.jobs.state import Timing, note_turn
 from aura.memory import statements
 from aura.memory.service import Actor, Page, audit, transaction
 from aura.models import ConversationTurn, utcnow
@@ -38,8 +41,9 @@ def record_turn(user_id: int, message: str, reply: str, conversation_id: str | N
     """Store one completed turn, if the deployment records and the user's memory is on; stored?"""
     if not recording_enabled():
         return False
+    now = utcnow()
     with transaction() as session:
-        if not statements.hold_user(session, user_id, utcnow()):
+        if not statements.hold_user(session, user_id, now):
             return False  # memory off: nothing of this conversation is kept
         session.execute(
             insert(ConversationTurn).values(
@@ -47,9 +51,12 @@ def record_turn(user_id: int, message: str, reply: str, conversation_id: str | N
                 conversation_id=conversation_id,
                 message=remove_credentials(message),
                 reply=remove_credentials(reply),
-                created_at=utcnow(),
+                created_at=now,
             )
         )
+        job_delay = note_turn(session, user_id, now, Timing.from_config(current_app.config))
+    if job_delay is not None:
+        enqueue_consolidation(user_id, job_delay)
     return True
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +23,15 @@ from aura.database import single_statement
 from aura.extensions import db
 from aura.memory import statements
 from aura.metrics import MEMORY_SAVES
-from aura.models import AuditEvent, ConversationTurn, MemoryRevision, User, UserMemory, utcnow
+from aura.models import (
+    AuditEvent,
+    ConsolidationState,
+    ConversationTurn,
+    MemoryRevision,
+    User,
+    UserMemory,
+    utcnow,
+)
 
 
 class RevisionSource(enum.StrEnum):
@@ -170,15 +178,18 @@ def save_memory(
     actor: Actor = FRONTEND,
     expected_version: int | None = None,
     details: dict | None = None,
+    after_write: Callable[[scoped_session], None] | None = None,
 ) -> Memory:
     """Create or replace a user's memory, log the revision and prune old ones, atomically.
 
     Raises MemoryDisabled while the user's memory is off, and VersionConflict when
     ``expected_version`` is given and the memory is no longer at it (nothing is written).
-    ``details`` (provenance) is kept with the revision.
+    ``details`` (provenance) is kept with the revision. ``after_write`` runs in the same
+    transaction, the user still locked: what it records commits with the memory, and what it
+    raises undoes the save.
     """
     write = _new_write(user_id, content, source, actor, details)
-    hot_path = actor.staff_id is None and expected_version is None and details is None
+    hot_path = actor.staff_id is None and expected_version is None and details is None and after_write is None
     if hot_path and db.engine.dialect.name == "postgresql":
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
         with single_statement(db.engine) as conn:
@@ -191,6 +202,8 @@ def save_memory(
         version, number = _lock_for_write(user_id, expected_version)
         row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
+        if after_write is not None:
+            after_write(session)
     MEMORY_SAVES.labels(str(source)).inc()
     return _memory(user_id, content, row)
 
@@ -253,10 +266,12 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)
             ).rowcount
-            # The recorded conversations the memory was learned from go with it.
+            # The recorded conversations the memory was learned from go with it, and with them
+            # any consolidation still due: a queued or running job finds nothing and does nothing.
             deleted += session.execute(
                 delete(ConversationTurn).where(ConversationTurn.user_id == user_id)
             ).rowcount
+            session.execute(delete(ConsolidationState).where(ConsolidationState.user_id == user_id))
             # Not even how many texts there were survives an erasure: numbering starts over.
             session.execute(update(User).where(User.id == user_id).values(revision_count=0))
         audit(user_id, "delete" if keep_history else "erase", actor)

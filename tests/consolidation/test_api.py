@@ -70,6 +70,7 @@ class TestMerging:
             "model_calls": 1,
             "condensed": False,
             "remerged": False,
+            "trigger": "request",
         }
 
     def test_an_answer_identical_to_the_memory_stores_nothing(self, api, fake_llm):

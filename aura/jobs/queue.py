@@ -1,0 +1,90 @@
+"""The job queue: Huey, on Redis in production and on a SQLite file for the quick start.
+
+Why Huey (README, "Background consolidation"): one small, maintained library that runs on both
+stores AURA already uses, with delayed jobs, retries with exponential backoff, periodic tasks
+and a worker that runs many jobs at once in threads. What Huey's stores cannot give (a job
+redelivered after its worker was killed, per-user exclusion across machines, debounce) comes
+from the database's ConsolidationState (aura.jobs.state), the source of truth, so a queue that
+loses its contents delays consolidations but loses none.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+EXTENSION_KEY = "aura_queue"
+TASKS_KEY = "aura_tasks"
+QUEUE_NAME = "aura"
+
+
+def queue_url(config) -> str | None:
+    """AURA_QUEUE_URL, else the store AURA already has: the rate-limit Redis, or a SQLite file
+    beside a SQLite database. None: no queue (PostgreSQL with per-process limits and no setting)."""
+    if config["AURA_QUEUE_URL"]:
+        return config["AURA_QUEUE_URL"]
+    limits = config["RATELIMIT_STORAGE_URI"]
+    if limits.startswith(("redis://", "rediss://")):
+        return limits
+    database = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if database.get_backend_name() == "sqlite" and database.database and database.database != ":memory:":
+        path = Path(database.database)
+        return f"sqlite:///{path.with_name(path.stem + '-queue.db')}"
+    return None
+
+
+def build_queue(url: str) -> Huey:
+    """A Huey for ``url`` (redis:// or sqlite:///path). No results are stored: jobs report
+    through the database."""
+    if url.startswith(("redis://", "rediss://")):
+        return RedisHuey(QUEUE_NAME, url=url, results=False, utc=True)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(QUEUE_NAME, filename=str(path), results=False, utc=True)
+    raise RuntimeError(f"AURA_QUEUE_URL must be redis://... or sqlite:///path, not {url.split(':')[0]!r}")
+
+
+def init_jobs(app: Flask) -> None:
+    """The app's queue and its tasks (the same in the web app, which enqueues, and the worker)."""
+    from aura.jobs.state import Timing
+    from aura.jobs.tasks import register_tasks
+
+    Timing.from_config(app.config)  # refuse impossible timings at start-up
+    url = queue_url(app.config)
+    if url is None:
+        app.extensions[EXTENSION_KEY] = None
+        if app.config["AURA_CONVERSATION_RECORDING"]:
+            app.logger.warning(
+                "conversation recording is on but there is no job queue: turns are kept, nothing "
+                "consolidates them. Set AURA_QUEUE_URL=redis://... (or AURA_RATELIMIT_STORAGE_URI)."
+            )
+        return
+    huey = build_queue(url)
+    app.extensions[TASKS_KEY] = register_tasks(huey, app)
+    app.extensions[EXTENSION_KEY] = huey
+
+
+def job_queue() -> Huey | None:
+    return current_app.extensions.get(EXTENSION_KEY)
+
+
+def enqueue_consolidation(user_id: int, delay: float) -> bool:
+    """Queue a consolidation job for the user in ``delay`` seconds; False if it could not be.
+
+    Never fails the caller (a chat turn): the database already says the user is due, and the
+    sweep queues the job once the queue is back.
+    """
+    if job_queue() is None:
+        return False
+    try:
+        current_app.extensions[TASKS_KEY].consolidate_user.schedule(args=(user_id,), delay=max(0.0, delay))
+    except Exception as error:  # noqa: BLE001 - any queue failure; the sweep makes up for it
+        log.error("could not queue a consolidation for user %s (%s); the sweep will", user_id, error)
+        return False
+    return True
