@@ -226,3 +226,54 @@ def test_two_workers_never_consolidate_one_user_at_once(web, fake_llm, database_
         time.sleep(2)  # the duplicates run out
     assert overlaps == []
     assert all(len(_revisions(web, u)) == 1 for u in users)
+
+
+def test_a_queue_store_that_restarts_empty_delays_consolidations_but_loses_none(
+    make_app, fake_llm, database_url, job_settings, db, tmp_path
+):
+    """A Redis without persistence restarting loses every queued job; the database still says
+    who is due, and the sweep queues them again once the lost job is overdue by a lease."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from tests.conftest import service_client
+    from tests.jobs.conftest import _typed
+    from tests.processes import free_port, stop_process, wait_for_port
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+
+    def start_redis() -> subprocess.Popen:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for_port(port, process, lambda: "redis-server did not start")
+        return process
+
+    queue = f"redis://127.0.0.1:{port}/0"
+    settings = {**job_settings, "AURA_QUEUE_URL": queue, "AURA_CONSOLIDATE_AFTER_SECONDS": "0"}
+    redis_process = start_redis()
+    try:
+        web = service_client(make_app(**_typed(settings)))
+        fake_llm.default = Answer(reply="Grows tomatoes.")
+        _chat(web, 40, "I grow tomatoes")  # queued in the Redis that is about to lose it
+        stop_process(redis_process, grace=5)
+        redis_process = start_redis()  # back, and empty
+        state = _state(db, 40)
+        lease = Timing.from_config(web.application.config).lease_seconds
+        time.sleep(max(0.0, (state.job_at - service.utcnow()).total_seconds()) + lease + 0.5)
+        with worker(database_url, queue, **settings) as running:
+            memory = wait_for(lambda: _memory(web, 40), seconds=30, what="the swept job")
+            assert memory["content"] == "Grows tomatoes.", running.log()
+            assert "sweep queued 1 overdue consolidation" in running.log()
+            # Redis restarts under a running worker: it reconnects and takes the next jobs.
+            stop_process(redis_process, grace=5)
+            redis_process = start_redis()
+            _chat(web, 41, "I grow peppers")
+            wait_for(lambda: _memory(web, 41), seconds=30, what="a job after the restart")
+    finally:
+        stop_process(redis_process, grace=5)
