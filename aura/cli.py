@@ -256,8 +256,14 @@ def eval_consolidation(
     default=None,
     help="Jobs run at once (default: AURA_WORKER_THREADS); each mostly waits on the model.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    help="Serve this worker's /metrics on 127.0.0.1:PORT (default: AURA_WORKER_METRICS_PORT; 0: off).",
+)
 @with_appcontext
-def worker(threads: int | None) -> None:
+def worker(threads: int | None, metrics_port: int | None) -> None:
     """Run background jobs: consolidations, the sweep for overdue ones, turn retention (Huey)."""
     from aura.jobs.queue import job_queue, queue_url
 
@@ -272,6 +278,14 @@ def worker(threads: int | None) -> None:
     count = threads or current_app.config["AURA_WORKER_THREADS"]
     url = queue_url(current_app.config)
     click.echo(f"AURA worker: {count} threads on {url.split('@')[-1] if url.startswith('redis') else url}")
+    port = current_app.config["AURA_WORKER_METRICS_PORT"] if metrics_port is None else metrics_port
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=current_app.config["AURA_WORKER_METRICS_BIND"])
+        click.echo(
+            f"worker metrics on http://{current_app.config['AURA_WORKER_METRICS_BIND']}:{port}/metrics"
+        )
     consumer = huey.create_consumer(
         workers=count,
         worker_type="thread",

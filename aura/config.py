@@ -145,6 +145,9 @@ class BaseConfig:
     AURA_JOB_RETRY_DELAY = _float("AURA_JOB_RETRY_DELAY", 10.0)
     # Jobs one worker process runs at once (threads: each mostly waits on the model).
     AURA_WORKER_THREADS = _int("AURA_WORKER_THREADS", 32)
+    # The worker's own /metrics (jobs running, finished, failed, retried, durations); 0: not served.
+    AURA_WORKER_METRICS_PORT = _int("AURA_WORKER_METRICS_PORT", 0)
+    AURA_WORKER_METRICS_BIND = _str("AURA_WORKER_METRICS_BIND", "127.0.0.1")
 
     # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
     AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")

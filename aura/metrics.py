@@ -82,7 +82,34 @@ def scrape():
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return Response("metrics need the AURA_METRICS_TOKEN bearer token\n", 401, mimetype="text/plain")
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()) + _job_gauges(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _job_gauges() -> bytes:
+    """The queue's length and the users due now, read at scrape time (aura.jobs)."""
+    from sqlalchemy import func, select
+
+    from aura.extensions import db
+    from aura.jobs.metrics import queue_families
+    from aura.jobs.queue import job_queue
+    from aura.models import ConsolidationState, utcnow
+
+    try:
+        due = db.session.scalar(
+            select(func.count()).select_from(ConsolidationState).where(ConsolidationState.due_at <= utcnow())
+        )
+    except Exception:  # noqa: BLE001 - a database that does not answer: the gauge is left out
+        due = None
+    finally:
+        db.session.rollback()
+
+    class _Families:
+        def collect(self):
+            return queue_families(job_queue(), due)
+
+    registry = CollectorRegistry()
+    registry.register(_Families())
+    return generate_latest(registry)
 
 
 def count_pool_use(engine: Engine) -> None:

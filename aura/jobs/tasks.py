@@ -10,6 +10,7 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 
 from aura.jobs.consolidate import consolidate_user
+from aura.jobs.metrics import count_job_events
 from aura.jobs.sweep import prune_old_turns, sweep_due_users
 
 
@@ -46,4 +47,5 @@ def register_tasks(huey: Huey, app: Flask) -> Tasks:
     prune = huey.periodic_task(crontab(hour="3", minute="17"), name="aura.prune_turns")(
         in_app(prune_old_turns)
     )
+    count_job_events(huey)
     return Tasks(consolidate, sweep, prune)

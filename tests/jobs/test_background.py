@@ -277,3 +277,69 @@ def test_a_queue_store_that_restarts_empty_delays_consolidations_but_loses_none(
             wait_for(lambda: _memory(web, 41), seconds=30, what="a job after the restart")
     finally:
         stop_process(redis_process, grace=5)
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """A sample's value from Prometheus text (0 if absent), whatever the order of its labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_show_queued_due_running_finished_and_failed_jobs(
+    make_app, fake_llm, database_url, job_settings, db
+):
+    import httpx
+
+    from tests.conftest import service_client
+    from tests.jobs.conftest import _typed
+    from tests.processes import free_port
+
+    settings = {**job_settings, "AURA_CONSOLIDATE_AFTER_SECONDS": "0", "AURA_LLM_MAX_RETRIES": "0"}
+    web = service_client(make_app(**_typed(settings)))
+    _chat(web, 50, "I like kites")
+    fake_llm.default = Answer(status=400)  # the first consolidation fails...
+    scraped = web.get("/metrics").get_data(as_text=True)
+    assert _sample(scraped, "aura_consolidations_due") == 1
+    assert (
+        _sample(scraped, "aura_jobs_queued", state="ready")
+        + _sample(scraped, "aura_jobs_queued", state="delayed")
+        == 1
+    )
+    port = free_port()
+    job = {"task": "consolidate_user"}
+    with worker(database_url, settings["AURA_QUEUE_URL"], AURA_WORKER_METRICS_PORT=str(port), **settings):
+
+        def text() -> str:
+            return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+        wait_for(lambda: _sample(text(), "aura_job_events_total", event="retrying", **job), what="a retry")
+        fake_llm.default = Answer(reply="Flies kites.")  # ...a retry succeeds
+        wait_for(lambda: _memory(web, 50), what="the memory")
+        wait_for(
+            lambda: _sample(text(), "aura_jobs_total", outcome="changed", **job), what="the success counted"
+        )
+        final = text()
+    failures = _sample(final, "aura_job_events_total", event="error", **job)
+    assert failures >= 1 and _sample(final, "aura_job_events_total", event="retrying", **job) == failures
+    assert _sample(final, "aura_job_events_total", event="complete", **job) == 1
+    assert _sample(final, "aura_jobs_total", outcome="model_error", **job) == failures
+    assert _sample(final, "aura_job_seconds_count", **job) == failures + 1
+    assert _sample(final, "aura_job_start_delay_seconds_count", **job) >= 1
+    assert _sample(final, "aura_jobs_running", **job) == 0
+    assert _sample(web.get("/metrics").get_data(as_text=True), "aura_consolidations_due") == 0
+
+
+def test_the_web_apps_readiness_does_not_depend_on_the_worker_or_its_queue(make_app, db):
+    from tests.conftest import service_client
+    from tests.processes import free_port
+
+    app = make_app(AURA_QUEUE_URL=f"redis://127.0.0.1:{free_port()}/0", AURA_CONVERSATION_RECORDING=True)
+    client = service_client(app)
+    assert client.get("/readyz").status_code == 200
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and "aura_jobs_queued" not in metrics.get_data(as_text=True)
