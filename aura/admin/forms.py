@@ -64,3 +64,7 @@ class DeleteForm(FlaskForm):
         default="clear",
         validators=[DataRequired()],
     )
+
+
+class ConsolidateNowForm(FlaskForm):
+    """The "Consolidate now" button: nothing but its CSRF token."""

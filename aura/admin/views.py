@@ -19,11 +19,19 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from aura.admin.diff import word_diff
-from aura.admin.forms import DeleteForm, LoginForm, MemoryForm, MemorySwitchForm, RestoreForm
+from aura.admin.forms import (
+    ConsolidateNowForm,
+    DeleteForm,
+    LoginForm,
+    MemoryForm,
+    MemorySwitchForm,
+    RestoreForm,
+)
 from aura.admin.queries import SORTS, search_users
 from aura.admin.sessions import drop_session, end_session, session_problem, start_session
 from aura.chat.prompt import build_messages
 from aura.extensions import login_manager
+from aura.jobs.status import consolidate_now, consolidation_status
 from aura.memory import service
 from aura.memory.export import export_memory
 from aura.memory.serialize import export_file
@@ -164,6 +172,8 @@ def _render_user(
         conflict=conflict,
         revisions=revisions,
         audit=service.list_audit_events(user_id),
+        upkeep=consolidation_status(user_id),
+        consolidate_form=ConsolidateNowForm(),
         preview=preview,
         max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"],
     )
@@ -242,6 +252,19 @@ def restore(user_id: int, revision_id: int):
         flash(MEMORY_OFF, "error")
     else:
         flash("Revision restored: it is the current memory again.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/consolidate", methods=["POST"])
+def consolidate(user_id: int):
+    """Queue a background consolidation of the user's recorded turns now (audited)."""
+    user_id = _checked_user_id(user_id)
+    if not ConsolidateNowForm().validate_on_submit():
+        flash("The form is out of date: try again.", "error")
+    elif consolidate_now(user_id, _actor()):
+        flash("Consolidation queued: a worker merges the recorded turns into the memory shortly.", "success")
+    else:
+        flash("No job queue is configured (AURA_QUEUE_URL), so nothing can run in the background.", "error")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
