@@ -292,6 +292,7 @@ def worker(threads: int | None, metrics_port: int | None) -> None:
         periodic=True,
         scheduler_interval=1,
         check_worker_health=True,
+        graceful_signal="TERM",  # as gunicorn and systemd mean it: finish running jobs, then stop
     )
     consumer.run()
 
