@@ -9,7 +9,7 @@ same transaction makes the user due for background consolidation (aura.jobs).
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from aura.consolidation.credentials import remove_credentials
 from aura.extensions import db
@@ -17,7 +17,7 @@ from aura.jobs.queue import enqueue_consolidation
 from aura.jobs.state import Timing, note_turn
 from aura.memory import statements
 from aura.memory.service import Actor, Page, audit, transaction
-from aura.models import ConversationTurn, utcnow
+from aura.models import ConsolidationState, ConversationTurn, utcnow
 
 _TURN_COLUMNS = (
     ConversationTurn.id,
@@ -81,5 +81,11 @@ def delete_turns(user_id: int, actor: Actor) -> int:
         deleted = session.execute(
             delete(ConversationTurn).where(ConversationTurn.user_id == user_id)
         ).rowcount
+        # Nothing left to consolidate: no longer due (a queued job finds nothing to do).
+        session.execute(
+            update(ConsolidationState)
+            .where(ConsolidationState.user_id == user_id)
+            .values(pending_turns=0, due_at=None)
+        )
         audit(user_id, "forget turns", actor, f"{deleted:,} turns", staff_only=False)
     return deleted

@@ -85,8 +85,11 @@ def consolidate_user(user_id: int, task=None) -> str:
 
     turns = _turns_since(user_id, claimed.watermark)
     if not turns:
-        with transaction() as session:
-            state.finish(session, user_id, token, 0, claimed.watermark, "nothing_new", utcnow())
+        try:
+            with transaction() as session:
+                state.finish(session, user_id, token, 0, claimed.watermark, "nothing_new", utcnow())
+        except state.LeaseLost:
+            return _done("lease_lost")
         return _done("nothing_new")
     watermark = turns[-1].id
 
@@ -116,8 +119,11 @@ def consolidate_user(user_id: int, task=None) -> str:
         _done(outcome)
         raise
     if not result.changed:
-        with transaction() as session:
-            state.finish(session, user_id, token, len(turns), watermark, "unchanged", utcnow())
+        try:
+            with transaction() as session:
+                state.finish(session, user_id, token, len(turns), watermark, "unchanged", utcnow())
+        except state.LeaseLost:
+            return _done("lease_lost")
     return _done("changed" if result.changed else "unchanged")
 
 

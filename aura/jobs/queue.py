@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import redis
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy.engine import make_url
@@ -38,11 +39,15 @@ def queue_url(config) -> str | None:
     return None
 
 
-def build_queue(url: str) -> Huey:
+def build_queue(url: str, timeout: float = 2.0) -> Huey:
     """A Huey for ``url`` (redis:// or sqlite:///path). No results are stored: jobs report
-    through the database."""
+    through the database. ``timeout`` bounds every Redis call (a chat turn queues a job: a hung
+    Redis must not hang it); it exceeds the worker's 1 s blocking read."""
     if url.startswith(("redis://", "rediss://")):
-        return RedisHuey(QUEUE_NAME, url=url, results=False, utc=True)
+        pool = redis.ConnectionPool.from_url(
+            url, socket_timeout=max(timeout, 1.5), socket_connect_timeout=timeout
+        )
+        return RedisHuey(QUEUE_NAME, connection_pool=pool, results=False, utc=True)
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +70,7 @@ def init_jobs(app: Flask) -> None:
                 "consolidates them. Set AURA_QUEUE_URL=redis://... (or AURA_RATELIMIT_STORAGE_URI)."
             )
         return
-    huey = build_queue(url)
+    huey = build_queue(url, float(app.config["AURA_REDIS_TIMEOUT"]))
     app.extensions[TASKS_KEY] = register_tasks(huey, app)
     app.extensions[EXTENSION_KEY] = huey
 

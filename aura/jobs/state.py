@@ -118,9 +118,11 @@ def finish(
 ) -> None:
     """Record a run that used ``consumed`` turns up to ``watermark``; LeaseLost if no longer ours.
 
-    Turns recorded meanwhile stay pending, with the due time and job their recording set.
+    Turns recorded meanwhile stay pending, with the due time and job their recording set. A run
+    that found no turn at all (deleted by the user, or by retention) clears the count instead,
+    so the user is not due again and again for turns that no longer exist.
     """
-    remaining = ConsolidationState.pending_turns - consumed
+    remaining = ConsolidationState.pending_turns - consumed if consumed else 0
     updated = session.execute(
         update(ConsolidationState)
         .where(_mine(user_id, token))

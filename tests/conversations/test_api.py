@@ -89,3 +89,16 @@ def test_prune_removes_turns_past_the_retention(recording_app, recording, fake_l
     assert [t["message"] for t in turns_of(recording, 25)["turns"]] == ["recent"]
     kept = runner.invoke(args=["memory", "prune", "--conversation-days", "0"])
     assert "Keeping every recorded chat turn (retention 0)." in kept.output
+
+
+def test_forgetting_the_turns_leaves_nothing_due(recording, fake_llm, db):
+    from aura.models import ConsolidationState
+
+    _chat(recording, 26, "one", "two")
+    db.session.rollback()
+    state = db.session.get(ConsolidationState, 26)
+    assert state.pending_turns == 2 and state.due_at is not None
+    recording.delete("/api/v1/memory/26/conversations")
+    db.session.rollback()
+    state = db.session.get(ConsolidationState, 26)
+    assert state.pending_turns == 0 and state.due_at is None
