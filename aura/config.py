@@ -124,6 +124,17 @@ class BaseConfig:
     AURA_MEMORY_TARGET_CHARS = _int("AURA_MEMORY_TARGET_CHARS", 4_000)
     # Instructions for the model: a Jinja template replacing the shipped prompts/consolidation/system-v1.txt.
     AURA_CONSOLIDATION_PROMPT_FILE = os.environ.get("AURA_CONSOLIDATION_PROMPT_FILE", "")
+    # "auto": consolidations change the memory at once; "review": they wait as proposals to accept.
+    # Users may pick their own ("default" follows this) unless AURA_CONSOLIDATION_USER_MAY_CHOOSE is off.
+    AURA_CONSOLIDATION_MODE = _str("AURA_CONSOLIDATION_MODE", "auto")
+    AURA_CONSOLIDATION_USER_MAY_CHOOSE = _bool("AURA_CONSOLIDATION_USER_MAY_CHOOSE", True)
+    # Shrink guard: a result shorter than (1 - this) x the memory, with no turn asking to forget,
+    # is held for review even in auto mode. Forget phrases: comma-separated, case-insensitive.
+    AURA_CONSOLIDATION_MAX_DROP = _float("AURA_CONSOLIDATION_MAX_DROP", 0.5)
+    AURA_FORGET_PHRASES = _str(
+        "AURA_FORGET_PHRASES",
+        "forget,delete,remove,erase,don't remember,do not remember,stop remembering,no longer remember",
+    )
     # Sampling temperature sent with consolidation requests; empty: the model's default.
     AURA_CONSOLIDATION_TEMPERATURE = os.environ.get("AURA_CONSOLIDATION_TEMPERATURE", "")
 

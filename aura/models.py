@@ -75,6 +75,9 @@ class User(db.Model):
     memory_version: Mapped[int] = mapped_column(Integer, default=0)
     # Revisions written for this user so far (reset by an erasure): each revision's number.
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How consolidations change this memory: "default" (the deployment's AURA_CONSOLIDATION_MODE),
+    # "auto" (at once) or "review" (as a proposal to accept or reject).
+    consolidation_mode: Mapped[str] = mapped_column(String(10), default="default", server_default="default")
 
 
 def postgresql_only(index: Index) -> Index:
@@ -193,6 +196,26 @@ class ConsolidationState(db.Model):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_outcome: Mapped[str | None] = mapped_column(String(30))
+
+
+class MemoryProposal(db.Model):
+    """A consolidation waiting for review (review mode, or held by the shrink guard): one per user,
+    a newer one replaces it. Accepting makes it the memory; it never changes the memory by itself."""
+
+    __tablename__ = "memory_proposals"
+    # Ids never come back (SQLite would reuse a deleted one): a proposal id names one proposal.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    based_on_version: Mapped[int] = mapped_column(Integer)  # the memory version it was merged from
+    source: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(20))  # "review" or "shrink"
+    details: Mapped[dict | None] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StaffUser(UserMixin, db.Model):

@@ -143,11 +143,20 @@ class RestoreSchema(StrictSchema):
 
 
 class SettingsSchema(StrictSchema):
-    """A user's memory settings, as read and written (PUT replaces them whole)."""
+    """A user's memory settings, as read and written (PUT replaces them whole: omitted fields take
+    their defaults, so {"enabled": false} still means what it always meant)."""
 
     enabled = StrictBoolean(
-        required=True,
+        load_default=True,
         metadata={"description": "false: chat never uses the memory and saves are refused (409)."},
+    )
+    consolidation = fields.String(
+        load_default="default",
+        validate=validate.OneOf(["default", "auto", "review"]),
+        metadata={
+            "description": "How consolidations change the memory: auto (at once), review (as a proposal "
+            "to accept), default (the deployment's AURA_CONSOLIDATION_MODE)."
+        },
     )
 
 
@@ -256,6 +265,20 @@ class ConversationsDeletedSchema(Schema):
     deleted = fields.Integer(required=True, metadata={"description": "How many turns were deleted."})
 
 
+class ProposalSchema(StrictSchema):
+    """A consolidation waiting for review."""
+
+    id = fields.Integer(required=True, metadata={"description": "Name it when accepting or rejecting."})
+    content = fields.String(required=True)
+    based_on_version = fields.Integer(
+        required=True, metadata={"description": "The memory version it merged."}
+    )
+    created_at = fields.DateTime(format="iso", required=True)
+    source = fields.String(required=True, metadata={"example": "consolidation"})
+    reason = fields.String(required=True, metadata={"description": "review (the mode) or shrink (the guard)"})
+    details = fields.Dict(allow_none=True, metadata={"description": "Provenance, as on revisions."})
+
+
 class ExportSchema(Schema):
     """Everything AURA keeps about a user's memory (data portability), revisions oldest first."""
 
@@ -270,6 +293,12 @@ class ExportSchema(Schema):
         fields.Nested(ConversationTurnSchema),
         required=True,
         metadata={"description": "Recorded chat turns, oldest first (empty unless recording is on)."},
+    )
+    proposal = fields.Nested(
+        ProposalSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "A consolidation awaiting review."},
     )
 
 

@@ -161,7 +161,7 @@ def test_openapi_documents_the_auth_scheme_and_errors_of_every_operation(client)
     }
     assert spec["security"] == [{"bearerAuth": []}]
     operations = [op for path in spec["paths"].values() for op in path.values() if isinstance(op, dict)]
-    assert len(operations) == 12
+    assert len(operations) == 15
     for operation in operations:
         assert {"401", "422", "429", "503"} <= set(operation["responses"]), operation["summary"]
     assert "Authentication" in spec["info"]["description"]

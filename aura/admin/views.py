@@ -275,7 +275,7 @@ def memory_switch(user_id: int):
     form = MemorySwitchForm()
     if form.validate_on_submit():
         enabled = form.enabled.data == "on"
-        update_settings(user_id, enabled, _actor())
+        update_settings(user_id, _actor(), enabled)
         flash(
             "Memory switched on: chat uses it again."
             if enabled

@@ -6,14 +6,30 @@ from flask import current_app
 from flask.views import MethodView
 
 from aura.api_common import api_blueprint, authorize_write, documented_errors, model_error_response
+from aura.auth import authorize_user
 from aura.chat.llm import LLMError
-from aura.consolidation.schemas import ConsolidateSchema, ConsolidationResultSchema
+from aura.consolidation.proposals import (
+    NoProposal,
+    ProposalReplaced,
+    ProposalStale,
+    accept_proposal,
+    get_proposal,
+    reject_proposal,
+)
+from aura.consolidation.schemas import (
+    ConsolidateSchema,
+    ConsolidationResultSchema,
+    ProposalDecisionSchema,
+    ProposalEnvelopeSchema,
+    ProposalRejectedSchema,
+)
 from aura.consolidation.service import Consolidation, ConsolidationRequest, consolidate
+from aura.errors import error_response
 from aura.memory.api import handle_memory_errors
 from aura.memory.preconditions import etag, expected_version
 from aura.memory.serialize import memory_body
 from aura.memory.service import Actor
-from aura.schemas import IfMatchHeaderSchema, UserIdPathSchema
+from aura.schemas import IfMatchHeaderSchema, MemorySavedSchema, UserIdPathSchema
 
 blp = api_blueprint(
     "consolidation",
@@ -22,6 +38,36 @@ blp = api_blueprint(
     description="AURA writes the memory itself: merges a conversation into it through the model",
 )
 handle_memory_errors(blp)
+
+
+@blp.errorhandler(NoProposal)
+def _no_proposal(_error: NoProposal):
+    return error_response(404, "This user has no pending proposal.", code="no_proposal")
+
+
+@blp.errorhandler(ProposalReplaced)
+def _replaced(error: ProposalReplaced):
+    pending = error.pending
+    return error_response(
+        409,
+        "That proposal is no longer the pending one: a newer consolidation replaced it, or it was "
+        "decided already. Read GET .../proposal and decide on that one.",
+        {"proposal_id": ["Not the pending proposal."]},
+        code="proposal_replaced",
+        extra={"pending_proposal_id": pending.id if pending else None},
+    )
+
+
+@blp.errorhandler(ProposalStale)
+def _stale(error: ProposalStale):
+    return error_response(
+        409,
+        f"The memory changed since this proposal was made from version {error.proposal.based_on_version} "
+        f"(it is at version {error.current_version} now): consolidate again.",
+        {"proposal": ["Made from an older memory."]},
+        code="proposal_stale",
+        extra={"current_version": error.current_version},
+    )
 
 
 @blp.errorhandler(LLMError)
@@ -39,8 +85,19 @@ def _answer(result: Consolidation):
     if result.preview:
         proposed = None if result.proposed is None else {"content": result.proposed}
         return {**body, "preview": True, "proposed": proposed, "based_on_version": result.based_on_version}
-    message = "Memory consolidated" if result.changed else "Nothing new to remember; the memory is unchanged"
+    if result.changed:
+        message = "Memory consolidated"
+    elif result.proposal is not None:
+        message = (
+            "Held for review: the memory is unchanged until the proposal is accepted"
+            if result.held_for_review == "review"
+            else "Held for review: the result would drop much of the memory and nobody asked to forget"
+        )
+    else:
+        message = "Nothing new to remember; the memory is unchanged"
     answer = {**body, "message": message, "changed": result.changed, "memory": memory_body(result.memory)}
+    if result.proposal is not None:
+        answer.update(proposal=result.proposal, held_for_review=result.held_for_review)
     headers = {"ETag": etag(result.memory.version)} if result.memory else {}
     return answer, 200, headers
 
@@ -88,3 +145,64 @@ class Consolidate(MethodView):
             expected_version=expected_version(user_id, body, if_match),
         )
         return _answer(consolidate(user_id, request, Actor(label=principal.name)))
+
+
+@blp.route("/<user_id>/proposal")
+class PendingProposal(MethodView):
+    @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, ProposalEnvelopeSchema)
+    @documented_errors(blp, 403)
+    def get(self, user_id: int):
+        """The consolidation waiting for review, or "proposal": null."""
+        authorize_user(user_id)
+        return {"status": "ok", "proposal": get_proposal(user_id)}
+
+
+@blp.route("/<user_id>/proposal/accept", methods=["POST"])
+@blp.arguments(ProposalDecisionSchema, required=False)
+@blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+@blp.arguments(IfMatchHeaderSchema, location="headers", as_kwargs=True)
+@blp.response(200, MemorySavedSchema)
+@documented_errors(
+    blp,
+    400,
+    403,
+    404,
+    409,
+    412,
+    413,
+    415,
+    descriptions={
+        404: "No pending proposal",
+        409: "proposal_replaced (proposal_id is not the pending one), proposal_stale (made from an older "
+        "memory: consolidate again), or memory_disabled",
+    },
+)
+def accept(body: dict, user_id: int, if_match: str | None = None):
+    """Make the pending proposal the memory (a consolidation revision); honours If-Match."""
+    principal = authorize_write(user_id)
+    memory = accept_proposal(
+        user_id,
+        Actor(label=principal.name),
+        proposal_id=body.get("proposal_id"),
+        expected_version=expected_version(user_id, body, if_match),
+    )
+    return (
+        {"status": "ok", "message": "Proposal accepted", "memory": memory_body(memory)},
+        200,
+        {"ETag": etag(memory.version)},
+    )
+
+
+@blp.route("/<user_id>/proposal/reject", methods=["POST"])
+@blp.arguments(ProposalDecisionSchema, required=False)
+@blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
+@blp.response(200, ProposalRejectedSchema)
+@documented_errors(
+    blp, 400, 403, 404, 409, 413, 415, descriptions={404: "No pending proposal", 409: "proposal_replaced"}
+)
+def reject(body: dict, user_id: int):
+    """Drop the pending proposal; the memory stays as it is."""
+    principal = authorize_write(user_id)
+    dropped = reject_proposal(user_id, Actor(label=principal.name), proposal_id=body.get("proposal_id"))
+    return {"status": "ok", "message": "Proposal rejected", "proposal": dropped}

@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from aura.schemas import (
     TEXT_PATTERN,
     MemorySchema,
+    ProposalSchema,
     StrictBoolean,
     StrictSchema,
     expected_version_field,
@@ -80,6 +81,24 @@ class ConsolidateSchema(StrictSchema):
             raise ValidationError(f"{len(value):,} turns; the maximum is {limit:,} (send the newest).")
 
 
+class ProposalEnvelopeSchema(StrictSchema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+    proposal = fields.Nested(ProposalSchema, allow_none=True, required=True)
+
+
+class ProposalDecisionSchema(StrictSchema):
+    """Optional body of accept / reject: the proposal the caller saw (409 if it was replaced)."""
+
+    proposal_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**18 - 1))
+    expected_version = expected_version_field()
+
+
+class ProposalRejectedSchema(StrictSchema):
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    proposal = fields.Nested(ProposalSchema, required=True, metadata={"description": "What was dropped."})
+
+
 class ProposedSchema(StrictSchema):
     content = fields.String(required=True)
 
@@ -105,4 +124,10 @@ class ConsolidationResultSchema(StrictSchema):
     )
     based_on_version = fields.Integer(
         metadata={"description": "Preview: the memory version it was merged from (0: none)."}
+    )
+    proposal = fields.Nested(
+        ProposalSchema, metadata={"description": "Stored for review instead of changing the memory."}
+    )
+    held_for_review = fields.String(
+        metadata={"description": "Why the proposal waits: review (the mode) or shrink (the guard)."}
     )

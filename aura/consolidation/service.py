@@ -25,6 +25,7 @@ from aura.consolidation.merge import (
     merge,
     request_options,
 )
+from aura.consolidation.proposals import Proposal, asks_to_forget, propose, shrinks
 from aura.consolidation.transcript import Transcript, build_transcript
 from aura.database import read_snapshot
 from aura.deadline import outside_request_deadline
@@ -39,7 +40,7 @@ from aura.memory.service import (
     memory_from_row,
     save_memory,
 )
-from aura.memory.settings import GET_ENABLED
+from aura.memory.settings import GET_SETTINGS, MemorySettings, effective_mode, settings_from_row
 from aura.metrics import CONSOLIDATION_SECONDS, CONSOLIDATION_TOKENS, CONSOLIDATIONS
 from aura.models import utcnow
 
@@ -66,15 +67,27 @@ class Consolidation:
     preview: bool = False
     proposed: str | None = None
     based_on_version: int = 0
+    proposal: Proposal | None = None  # stored instead of changing the memory...
+    held_for_review: str | None = None  # ...because of "review" mode or the "shrink" guard
 
 
-def _read(user_id: int) -> tuple[bool, Memory | None]:
-    """(memory switched on, current memory) from one snapshot, on a connection given back at once."""
+def _read(user_id: int) -> tuple[MemorySettings, Memory | None]:
+    """(settings, current memory) from one snapshot, on a connection given back at once."""
     params = {"user_id": user_id}
     with read_snapshot(db.engine) as conn:
-        enabled = conn.execute(GET_ENABLED, params).scalar_one_or_none()
+        settings = conn.execute(GET_SETTINGS, params).one_or_none()
         row = conn.execute(GET_MEMORY, params).one_or_none()
-    return enabled is not False, memory_from_row(user_id, row)
+    return settings_from_row(settings), memory_from_row(user_id, row)
+
+
+def _held_for(settings: MemorySettings, current: str | None, new: str, transcript: Transcript) -> str | None:
+    """Why the result must wait for review instead of becoming the memory (None: it need not)."""
+    if effective_mode(settings) == "review":
+        return "review"
+    user_turns = (turn.content for turn in transcript.turns if turn.role == "user")
+    if shrinks(current, new) and not asks_to_forget(user_turns):
+        return "shrink"
+    return None
 
 
 def _details(request: ConsolidationRequest, transcript: Transcript, merged: Merged, remerged: bool) -> dict:
@@ -151,8 +164,8 @@ def _consolidate(
     transcript = build_transcript(request.messages, _config("MAX_INPUT_CHARS"), _config("MAX_TURN_CHARS"))
     pinned = request.expected_version is not None
     for attempt in (1, 2):
-        enabled, memory = _read(user_id)
-        if not enabled:
+        settings, memory = _read(user_id)
+        if not settings.enabled:
             raise MemoryDisabled(user_id)
         version = memory.version if memory else 0
         if pinned and version != request.expected_version:
@@ -175,6 +188,11 @@ def _consolidate(
             return Consolidation(False, memory, transcript, True, proposed, version)
         if merged.content is None or merged.content == current:
             return Consolidation(False, memory, transcript)
+        details = _details(request, transcript, merged, remerged=attempt == 2)
+        held = _held_for(settings, current, merged.content, transcript)
+        if held is not None:
+            proposal = propose(user_id, merged.content, version, held, details, actor, after_write)
+            return Consolidation(False, memory, transcript, proposal=proposal, held_for_review=held)
         try:
             saved = save_memory(
                 user_id,
@@ -182,7 +200,7 @@ def _consolidate(
                 source=RevisionSource.CONSOLIDATION,
                 actor=actor,
                 expected_version=version,
-                details=_details(request, transcript, merged, remerged=attempt == 2),
+                details=details,
                 after_write=after_write,
             )
         except VersionConflict:

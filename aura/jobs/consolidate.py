@@ -118,6 +118,10 @@ def consolidate_user(user_id: int, task=None) -> str:
         log.warning("consolidation of user %s failed (%s); retrying", user_id, outcome)
         _done(outcome)
         raise
+    if result.proposal is not None:  # held for review: the proposal and the watermark committed together
+        with transaction() as session:
+            state.note_outcome(session, user_id, "proposed")
+        return _done("proposed")
     if not result.changed:
         try:
             with transaction() as session:

@@ -140,6 +140,12 @@ def finish(
         raise LeaseLost(user_id)
 
 
+def note_outcome(session: Session, user_id: int, outcome: str) -> None:
+    session.execute(
+        update(ConsolidationState).where(ConsolidationState.user_id == user_id).values(last_outcome=outcome)
+    )
+
+
 def release(
     session: Session,
     user_id: int,

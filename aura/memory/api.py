@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -112,7 +113,7 @@ class MemorySettings(MethodView):
     @blp.response(200, SettingsEnvelopeSchema)
     @documented_errors(blp, 403)
     def get(self, user_id: int):
-        """Whether memory is on for this user (on unless switched off)."""
+        """Whether memory is on for this user (on unless switched off), and how consolidations change it."""
         authorize_user(user_id)
         return {"status": "ok", "settings": get_settings(user_id)}
 
@@ -121,9 +122,23 @@ class MemorySettings(MethodView):
     @blp.response(200, SettingsEnvelopeSchema)
     @documented_errors(blp, 400, 403, 413, 415)
     def put(self, body: dict, user_id: int):
-        """Switch memory on or off. Off: chat never uses it and saves get 409; nothing is deleted."""
+        """Replace the settings. Off: chat never uses the memory and saves get 409; nothing is deleted.
+
+        `consolidation` picks review or automatic consolidation for this user; a user token may
+        change it only where the deployment lets users choose (AURA_CONSOLIDATION_USER_MAY_CHOOSE).
+        """
         principal = authorize_write(user_id)
-        settings = update_settings(user_id, body["enabled"], service.Actor(label=principal.name))
+        users_choose = current_app.config["AURA_CONSOLIDATION_USER_MAY_CHOOSE"]
+        changes_mode = body["consolidation"] != get_settings(user_id).consolidation
+        if principal.kind != "service" and not users_choose and changes_mode:
+            abort(
+                403,
+                message="This deployment does not let users choose how consolidations change their memory.",
+                messages={"json": {"consolidation": ["Set by the deployment."]}},
+            )
+        settings = update_settings(
+            user_id, service.Actor(label=principal.name), body["enabled"], body["consolidation"]
+        )
         return {"status": "ok", "settings": settings}
 
 

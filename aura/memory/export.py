@@ -11,8 +11,8 @@ from aura.conversations.service import TURNS_OLDEST_FIRST
 from aura.database import read_snapshot
 from aura.extensions import db
 from aura.memory.service import GET_MEMORY, Actor, Memory, audit, memory_from_row, transaction
-from aura.memory.settings import GET_ENABLED, MemorySettings
-from aura.models import MemoryRevision, utcnow
+from aura.memory.settings import GET_SETTINGS, MemorySettings, settings_from_row
+from aura.models import MemoryProposal, MemoryRevision, utcnow
 
 EXPORT_FORMAT = 1
 _REVISIONS = (
@@ -30,6 +30,17 @@ _REVISIONS = (
 )
 
 
+_PROPOSAL = select(
+    MemoryProposal.id,
+    MemoryProposal.content,
+    MemoryProposal.based_on_version,
+    MemoryProposal.created_at,
+    MemoryProposal.source,
+    MemoryProposal.reason,
+    MemoryProposal.details,
+).where(MemoryProposal.user_id == bindparam("user_id"))
+
+
 @dataclass(frozen=True)
 class MemoryExport:
     user_id: int
@@ -38,6 +49,7 @@ class MemoryExport:
     settings: MemorySettings
     revisions: list  # rows of (id, number, content, source, actor, created_at, details), oldest first
     conversations: list  # rows of (id, conversation_id, message, reply, created_at), oldest first
+    proposal: dict | None  # the pending proposal's columns
 
 
 def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
@@ -53,13 +65,15 @@ def export_memory(user_id: int, actor: Actor | None = None) -> MemoryExport:
     with read_snapshot(db.engine) as conn:
         revisions = conn.execute(_REVISIONS, params).all()
         conversations = conn.execute(TURNS_OLDEST_FIRST, params).all()
+        proposal = conn.execute(_PROPOSAL, params).one_or_none()
         memory_row = conn.execute(GET_MEMORY, params).one_or_none()
-        enabled = conn.execute(GET_ENABLED, params).scalar_one_or_none()
+        settings = conn.execute(GET_SETTINGS, params).one_or_none()
     return MemoryExport(
         user_id=user_id,
         exported_at=utcnow(),
         memory=memory_from_row(user_id, memory_row),
-        settings=MemorySettings(enabled=enabled is not False),
+        settings=settings_from_row(settings),
         revisions=list(revisions),
         conversations=list(conversations),
+        proposal=proposal._asdict() if proposal else None,
     )

@@ -30,9 +30,10 @@ def export_document(export: MemoryExport) -> tuple[dict, str]:
         "user_id": export.user_id,
         "exported_at": export.exported_at,
         "memory": memory_body(export.memory),
-        "settings": {"enabled": export.settings.enabled},
+        "settings": {"enabled": export.settings.enabled, "consolidation": export.settings.consolidation},
         "revisions": [row._asdict() for row in export.revisions],
         "conversations": [row._asdict() for row in export.conversations],
+        "proposal": export.proposal,
     }
     return document, f"aura-memory-{export.user_id}.json"
 

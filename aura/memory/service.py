@@ -27,6 +27,7 @@ from aura.models import (
     AuditEvent,
     ConsolidationState,
     ConversationTurn,
+    MemoryProposal,
     MemoryRevision,
     User,
     UserMemory,
@@ -262,6 +263,8 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
     with transaction() as session:
         statements.lock_user(session, user_id, utcnow(), adds_revision=False)
         deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
+        # A pending proposal was made from the memory that is going: it goes too.
+        deleted += session.execute(delete(MemoryProposal).where(MemoryProposal.user_id == user_id)).rowcount
         if not keep_history:
             deleted += session.execute(
                 delete(MemoryRevision).where(MemoryRevision.user_id == user_id)

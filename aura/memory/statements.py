@@ -224,12 +224,16 @@ def hold_user(session: Session, user_id: int, now: datetime) -> bool:
     ).scalar_one()
 
 
-def set_memory_enabled(session: Session, user_id: int, enabled: bool, now: datetime) -> None:
-    """Set the switch, creating the user's row if needed (a new user starts with no memory: version 0)."""
-    stmt = _insert_for(session.get_bind().dialect.name)(User).values(
-        id=user_id, created_at=now, memory_enabled=enabled, memory_version=0
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"memory_enabled": stmt.excluded.memory_enabled}
-    )
-    session.execute(stmt)
+def set_memory_settings(
+    session: Session, user_id: int, enabled: bool, consolidation: str | None, now: datetime
+) -> None:
+    """Set the switch (and, unless None, the consolidation mode), creating the user's row if
+    needed (a new user starts with no memory: version 0)."""
+    values = {"id": user_id, "created_at": now, "memory_enabled": enabled, "memory_version": 0}
+    if consolidation is not None:
+        values["consolidation_mode"] = consolidation
+    stmt = _insert_for(session.get_bind().dialect.name)(User).values(values)
+    updates = {"memory_enabled": stmt.excluded.memory_enabled}
+    if consolidation is not None:
+        updates["consolidation_mode"] = stmt.excluded.consolidation_mode
+    session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=updates))

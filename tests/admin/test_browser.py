@@ -137,7 +137,7 @@ def test_edit_conflict_memory_switch_and_export_in_the_browser(live_server, staf
     expect(page.locator("#memory-switch-state")).to_contain_text("Off")
     expect(page.locator("#model-preview")).not_to_contain_text("User Memory: Likes coffee.")
     settings = httpx.get(f"{base}/api/v1/memory/5151/settings", headers=AUTH).json()["settings"]
-    assert settings == {"enabled": False}
+    assert settings == {"enabled": False, "consolidation": "default"}
     page.get_by_role("button", name="Switch memory on").click()
     expect(page.locator("#model-preview")).to_contain_text("User Memory: Likes coffee.")
 

@@ -132,7 +132,10 @@ class TestMemorySwitch:
         page = admin.get("/admin/users/20").get_data(as_text=True)
         assert "Memory switched off" in page and "Switch memory on" in page
         assert "User Memory: Allergic to peanuts." not in page  # the model preview agrees with chat
-        assert admin.get("/api/v1/memory/20/settings").get_json()["settings"] == {"enabled": False}
+        assert admin.get("/api/v1/memory/20/settings").get_json()["settings"] == {
+            "enabled": False,
+            "consolidation": "default",
+        }
         event = db.session.query(AuditEvent).filter_by(user_id=20).one()
         assert (event.action, event.staff_id, event.actor) == ("memory off", staff.id, STAFF_EMAIL)
 
@@ -145,14 +148,20 @@ class TestMemorySwitch:
 
         admin.post("/admin/users/20/settings", data={"enabled": "on", **form_from(admin, "/admin/users/20")})
         assert "User Memory: Allergic to peanuts." in admin.get("/admin/users/20").get_data(as_text=True)
-        assert admin.get("/api/v1/memory/20/settings").get_json()["settings"] == {"enabled": True}
+        assert admin.get("/api/v1/memory/20/settings").get_json()["settings"] == {
+            "enabled": True,
+            "consolidation": "default",
+        }
 
     def test_an_invalid_switch_value_changes_nothing(self, admin):
         admin.post(
             "/admin/users/21/settings",
             data={"enabled": "maybe", **form_from(admin, "/admin/users/21?create=1")},
         )
-        assert admin.get("/api/v1/memory/21/settings").get_json()["settings"] == {"enabled": True}
+        assert admin.get("/api/v1/memory/21/settings").get_json()["settings"] == {
+            "enabled": True,
+            "consolidation": "default",
+        }
 
 
 def test_export_download_matches_the_api_and_is_audited(admin, db, staff):

@@ -345,7 +345,7 @@ class TestConcurrency:
         def someone_saves_each_time(body: dict) -> Answer:
             with consolidation_app.app_context():
                 service.save_memory(41, next(writes))
-            return Answer(reply="merged")
+            return Answer(reply="merged from all of their text")
 
         fake_llm.responder = someone_saves_each_time
         response = api.post(consolidate_url(41), json={"messages": said("hello")})

@@ -343,3 +343,25 @@ def test_the_web_apps_readiness_does_not_depend_on_the_worker_or_its_queue(make_
     assert client.get("/readyz").status_code == 200
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and "aura_jobs_queued" not in metrics.get_data(as_text=True)
+
+
+def test_in_review_mode_the_job_leaves_a_proposal_and_the_memory_alone(
+    make_app, fake_llm, database_url, job_settings, db
+):
+    from tests.conftest import service_client
+    from tests.jobs.conftest import _typed
+
+    settings = {**job_settings, "AURA_CONSOLIDATION_MODE": "review"}
+    web = service_client(make_app(**_typed(settings)))
+    web.post("/api/v1/memory", json={"user_id": 70, "content": "Likes tea."})
+    fake_llm.default = Answer(reply="Likes tea.\nHas a cat.")
+    _chat(web, 70, "I got a cat")
+    with worker(database_url, settings["AURA_QUEUE_URL"], **settings):
+        proposal = wait_for(
+            lambda: web.get("/api/v1/memory/70/proposal").get_json()["proposal"], what="the proposal"
+        )
+        wait_for(lambda: (s := _state(db, 70)) and s.last_outcome == "proposed", what="the job's outcome")
+    assert proposal["content"] == "Likes tea.\nHas a cat." and proposal["details"]["trigger"] == "background"
+    assert _memory(web, 70)["content"] == "Likes tea."
+    state = _state(db, 70)
+    assert state.pending_turns == 0 and state.due_at is None and state.watermark_turn_id > 0

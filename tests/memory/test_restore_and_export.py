@@ -106,7 +106,7 @@ class TestExport:
         assert document["user_id"] == 3
         parse_iso(document["exported_at"])
         assert document["memory"] == client.get("/api/v1/memory/3").get_json()["memory"]
-        assert document["settings"] == {"enabled": False}
+        assert document["settings"] == {"enabled": False, "consolidation": "default"}
         assert [r["content"] for r in document["revisions"]] == texts  # oldest first
         assert {r["source"] for r in document["revisions"]} == {"frontend"}
         assert {r["actor"] for r in document["revisions"]} == {"service:tests"}
@@ -117,7 +117,7 @@ class TestExport:
         document = client.get("/api/v1/memory/4/export").get_json()
         assert document["memory"] is None
         assert document["revisions"] == []
-        assert document["settings"] == {"enabled": True}
+        assert document["settings"] == {"enabled": True, "consolidation": "default"}
 
     def test_after_an_erasure_the_export_is_empty(self, client):
         save(client, 3, "to be forgotten")

@@ -25,21 +25,36 @@ def system_messages(fake_llm) -> list[str]:
 
 class TestSettingsApi:
     def test_memory_is_on_for_a_user_never_seen(self, client):
-        assert client.get(settings_url(7)).get_json() == {"status": "ok", "settings": {"enabled": True}}
+        assert client.get(settings_url(7)).get_json() == {
+            "status": "ok",
+            "settings": {"enabled": True, "consolidation": "default"},
+        }
 
     def test_switching_off_and_on_is_stored_and_audited(self, client, db):
         response = client.put(settings_url(7), json={"enabled": False})
-        assert response.get_json() == {"status": "ok", "settings": {"enabled": False}}
-        assert client.get(settings_url(7)).get_json()["settings"] == {"enabled": False}
+        assert response.get_json() == {
+            "status": "ok",
+            "settings": {"enabled": False, "consolidation": "default"},
+        }
+        assert client.get(settings_url(7)).get_json()["settings"] == {
+            "enabled": False,
+            "consolidation": "default",
+        }
         client.put(settings_url(7), json={"enabled": True})
-        assert client.get(settings_url(7)).get_json()["settings"] == {"enabled": True}
+        assert client.get(settings_url(7)).get_json()["settings"] == {
+            "enabled": True,
+            "consolidation": "default",
+        }
         events = db.session.query(AuditEvent).filter_by(user_id=7).order_by(AuditEvent.id).all()
         assert [(e.action, e.actor) for e in events] == [
             ("memory off", "service:tests"),
             ("memory on", "service:tests"),
         ]
 
-    @pytest.mark.parametrize("body", [{}, {"enabled": "false"}, {"enabled": 0}, {"enabled": True, "x": 1}])
+    @pytest.mark.parametrize(
+        "body",
+        [{"consolidation": "sometimes"}, {"enabled": "false"}, {"enabled": 0}, {"enabled": True, "x": 1}],
+    )
     def test_invalid_settings_are_422(self, client, body):
         assert_error(client.put(settings_url(7), json=body), 422)
 
