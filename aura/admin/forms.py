@@ -68,3 +68,9 @@ class DeleteForm(FlaskForm):
 
 class ConsolidateNowForm(FlaskForm):
     """The "Consolidate now" button: nothing but its CSRF token."""
+
+
+class ProposalDecisionForm(VersionedForm):
+    """Accept / Reject of a pending proposal: the proposal and the memory version the page showed."""
+
+    proposal_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(message=STALE_FORM)])

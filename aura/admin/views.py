@@ -20,16 +20,26 @@ from marshmallow import ValidationError
 
 from aura.admin.diff import word_diff
 from aura.admin.forms import (
+    STALE_FORM,
     ConsolidateNowForm,
     DeleteForm,
     LoginForm,
     MemoryForm,
     MemorySwitchForm,
+    ProposalDecisionForm,
     RestoreForm,
 )
 from aura.admin.queries import SORTS, search_users
 from aura.admin.sessions import drop_session, end_session, session_problem, start_session
 from aura.chat.prompt import build_messages
+from aura.consolidation.proposals import (
+    NoProposal,
+    ProposalReplaced,
+    ProposalStale,
+    accept_proposal,
+    get_proposal,
+    reject_proposal,
+)
 from aura.extensions import login_manager
 from aura.jobs.status import consolidate_now, consolidation_status
 from aura.memory import service
@@ -161,6 +171,7 @@ def _render_user(
         message=NEXT_MESSAGE_PLACEHOLDER,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
     )
+    proposal = get_proposal(user_id)
     html = render_template(
         "admin/user.html",
         user_id=user_id,
@@ -173,6 +184,9 @@ def _render_user(
         revisions=revisions,
         audit=service.list_audit_events(user_id),
         upkeep=consolidation_status(user_id),
+        proposal=proposal,
+        proposal_segments=word_diff(memory.content if memory else "", proposal.content) if proposal else None,
+        proposal_form=ProposalDecisionForm(proposal_id=proposal.id, version=version) if proposal else None,
         consolidate_form=ConsolidateNowForm(),
         preview=preview,
         max_chars=current_app.config["AURA_MAX_MEMORY_CHARS"],
@@ -252,6 +266,35 @@ def restore(user_id: int, revision_id: int):
         flash(MEMORY_OFF, "error")
     else:
         flash("Revision restored: it is the current memory again.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/proposal/<decision>", methods=["POST"])
+def decide_proposal(user_id: int, decision: str):
+    """Accept or reject the pending proposal the page showed, over the memory version it showed."""
+    user_id = _checked_user_id(user_id)
+    if decision not in ("accept", "reject"):
+        abort(404)
+    form = ProposalDecisionForm()
+    if not form.validate_on_submit():
+        flash(STALE_FORM, "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    try:
+        if decision == "accept":
+            accept_proposal(user_id, _actor(), form.proposal_id.data, expected_version=form.version.data)
+            flash("Proposal accepted: it is the memory now.", "success")
+        else:
+            reject_proposal(user_id, _actor(), form.proposal_id.data)
+            flash("Proposal rejected: the memory stays as it was.", "success")
+    except (NoProposal, ProposalReplaced):
+        flash(
+            "That proposal is no longer pending (replaced by a newer one, or decided). Check it below.",
+            "error",
+        )
+    except (service.VersionConflict, ProposalStale):
+        flash("Not accepted: the memory changed since the proposal was made. Consolidate again.", "error")
+    except service.MemoryDisabled:
+        flash(MEMORY_OFF, "error")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
