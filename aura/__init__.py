@@ -30,6 +30,7 @@ from aura.rate_limits import init_rate_limits
 from aura.request_log import configure_logging
 from aura.schemas import ErrorSchema
 from aura.security import check_config, register_security_headers
+from aura.webhooks.config import init_webhooks
 
 
 def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -83,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     init_llm(app)
     init_consolidation(app)
     init_jobs(app)
+    init_webhooks(app)
     init_cookie_sessions(app)
     login_manager.init_app(app)
     csrf.init_app(app)

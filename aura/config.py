@@ -160,6 +160,16 @@ class BaseConfig:
     AURA_WORKER_METRICS_PORT = _int("AURA_WORKER_METRICS_PORT", 0)
     AURA_WORKER_METRICS_BIND = _str("AURA_WORKER_METRICS_BIND", "127.0.0.1")
 
+    # Webhooks (aura.webhooks): receivers of memory.updated / .deleted / .proposal_created /
+    # .settings_changed events, signed with the Standard Webhooks secret (whsec_...).
+    AURA_WEBHOOK_URLS = os.environ.get("AURA_WEBHOOK_URLS", "")
+    AURA_WEBHOOK_SECRET = os.environ.get("AURA_WEBHOOK_SECRET", "")
+    AURA_WEBHOOK_CONNECT_TIMEOUT = _float("AURA_WEBHOOK_CONNECT_TIMEOUT", 3.0)
+    AURA_WEBHOOK_TIMEOUT = _float("AURA_WEBHOOK_TIMEOUT", 10.0)
+    # A receiver that is down is retried this often, after 15 s, 30 s, 60 s ... (12: about 17 hours).
+    AURA_WEBHOOK_RETRIES = _int("AURA_WEBHOOK_RETRIES", 12)
+    AURA_WEBHOOK_RETRY_DELAY = _float("AURA_WEBHOOK_RETRY_DELAY", 15.0)
+
     # API authentication (see SECURITY.md). Service tokens: "name=token,other=token2".
     AURA_SERVICE_TOKENS = os.environ.get("AURA_SERVICE_TOKENS", "")
     AURA_JWT_SECRET = os.environ.get("AURA_JWT_SECRET", "")  # HS256 user tokens

@@ -218,6 +218,35 @@ class MemoryProposal(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class WebhookDelivery(db.Model):
+    """One event for one receiver: the outbox row written with the change, then its delivery.
+
+    Written in the same transaction as the change it announces (only when webhooks are set), so
+    an event exists exactly when its change committed; the worker delivers it at least once under
+    the stable ``message_id``. Holds ids and versions, never memory text.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_user_id_id", "user_id", "id"),
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(40))  # webhook-id: the same for every attempt
+    url: Mapped[str] = mapped_column(String(2000))
+    event_type: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int] = mapped_column(BigInteger)  # no foreign key: the event outlives an erasure
+    payload: Mapped[dict] = mapped_column(JsonDocument)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class StaffUser(UserMixin, db.Model):
     """A support-staff account for the admin pages (created with `flask staff create`)."""
 

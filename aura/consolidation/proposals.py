@@ -29,6 +29,7 @@ from aura.memory.service import (
     transaction,
 )
 from aura.models import MemoryProposal, utcnow
+from aura.webhooks.outbox import record_event
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def propose(
         session.add(row)
         session.flush()
         audit(user_id, "proposal", actor, f"held for {reason}", staff_only=False)
+        record_event(session, "memory.proposal_created", user_id, based_on_version, row.source)
         if after_write is not None:
             after_write(session)
         proposal = _proposal(row)

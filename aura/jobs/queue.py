@@ -93,3 +93,15 @@ def enqueue_consolidation(user_id: int, delay: float) -> bool:
         log.error("could not queue a consolidation for user %s (%s); the sweep will", user_id, error)
         return False
     return True
+
+
+def enqueue_delivery(delivery_id: int, delay: float = 0.0) -> bool:
+    """Queue one webhook delivery; False if it could not be (the sweep finds it later)."""
+    if job_queue() is None:
+        return False
+    try:
+        current_app.extensions[TASKS_KEY].deliver_webhook.schedule(args=(delivery_id,), delay=max(0.0, delay))
+    except Exception as error:  # noqa: BLE001 - any queue failure; the sweep makes up for it
+        log.error("could not queue webhook delivery %s (%s); the sweep will", delivery_id, error)
+        return False
+    return True

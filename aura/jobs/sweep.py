@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 
@@ -31,8 +32,34 @@ def sweep_due_users() -> int:
             break
     if queued:
         log.info("sweep queued %d overdue consolidation(s)", queued)
+    redelivered = _sweep_deliveries(timing)
+    if redelivered:
+        log.info("sweep queued %d overdue webhook deliveries", redelivered)
     JOBS.labels("sweep", "ok").inc()
     return queued
+
+
+def _sweep_deliveries(timing: state.Timing) -> int:
+    """Pending webhook deliveries whose attempt is overdue by a lease: their job was lost."""
+    from sqlalchemy import select
+
+    from aura.jobs.queue import enqueue_delivery
+    from aura.models import WebhookDelivery
+
+    now = utcnow()
+    stale = now - timedelta(seconds=timing.lease_seconds)
+    with transaction() as session:
+        overdue = session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at < stale)
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(state.SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for delivery in overdue:
+            delivery.next_attempt_at = now
+        ids = [delivery.id for delivery in overdue]
+    return sum(enqueue_delivery(delivery_id) for delivery_id in ids)
 
 
 def prune_old_turns() -> int:

@@ -12,11 +12,13 @@ from huey.api import TaskWrapper
 from aura.jobs.consolidate import consolidate_user
 from aura.jobs.metrics import count_job_events
 from aura.jobs.sweep import prune_old_turns, sweep_due_users
+from aura.webhooks.delivery import deliver_webhook
 
 
 @dataclass(frozen=True)
 class Tasks:
     consolidate_user: TaskWrapper
+    deliver_webhook: TaskWrapper
     sweep: TaskWrapper
     prune: TaskWrapper
 
@@ -43,9 +45,16 @@ def register_tasks(huey: Huey, app: Flask) -> Tasks:
         retry_backoff=2,
         context=True,  # the job reads its own retry delay, so the sweep leaves the retry to Huey
     )(in_app(consolidate_user))
+    deliver = huey.task(
+        name="aura.deliver_webhook",
+        retries=cfg["AURA_WEBHOOK_RETRIES"],
+        retry_delay=cfg["AURA_WEBHOOK_RETRY_DELAY"],
+        retry_backoff=2,
+        context=True,
+    )(in_app(deliver_webhook))
     sweep = huey.periodic_task(_every_check, name="aura.sweep")(in_app(sweep_due_users))
     prune = huey.periodic_task(crontab(hour="3", minute="17"), name="aura.prune_turns")(
         in_app(prune_old_turns)
     )
     count_job_events(huey)
-    return Tasks(consolidate, sweep, prune)
+    return Tasks(consolidate, deliver, sweep, prune)

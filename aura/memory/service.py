@@ -33,6 +33,7 @@ from aura.models import (
     UserMemory,
     utcnow,
 )
+from aura.webhooks.outbox import record_event, webhooks_configured
 
 
 class RevisionSource(enum.StrEnum):
@@ -191,7 +192,8 @@ def save_memory(
     """
     write = _new_write(user_id, content, source, actor, details)
     hot_path = actor.staff_id is None and expected_version is None and details is None and after_write is None
-    if hot_path and db.engine.dialect.name == "postgresql":
+    # With webhooks on, the save also writes its event (aura.webhooks.outbox) in its transaction.
+    if hot_path and db.engine.dialect.name == "postgresql" and not webhooks_configured():
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
         with single_statement(db.engine) as conn:
             row = statements.save_in_one_statement(conn, write)
@@ -203,6 +205,7 @@ def save_memory(
         version, number = _lock_for_write(user_id, expected_version)
         row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
+        record_event(session, "memory.updated", user_id, row.version, str(source))
         if after_write is not None:
             after_write(session)
     MEMORY_SAVES.labels(str(source)).inc()
@@ -221,6 +224,7 @@ def restore_revision(
             session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version, number
         )
         audit(user_id, "restore", actor, f"revision {revision.number}")
+        record_event(session, "memory.updated", user_id, row.version, str(RevisionSource.RESTORE))
     MEMORY_SAVES.labels(str(RevisionSource.RESTORE)).inc()
     return _memory(user_id, content, row)
 
@@ -261,7 +265,7 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
     while memory is switched off. Returns True if there was anything to delete.
     """
     with transaction() as session:
-        statements.lock_user(session, user_id, utcnow(), adds_revision=False)
+        locked = statements.lock_user(session, user_id, utcnow(), adds_revision=False)
         deleted = session.execute(delete(UserMemory).where(UserMemory.user_id == user_id)).rowcount
         # A pending proposal was made from the memory that is going: it goes too.
         deleted += session.execute(delete(MemoryProposal).where(MemoryProposal.user_id == user_id)).rowcount
@@ -278,6 +282,9 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
             # Not even how many texts there were survives an erasure: numbering starts over.
             session.execute(update(User).where(User.id == user_id).values(revision_count=0))
         audit(user_id, "delete" if keep_history else "erase", actor)
+        if deleted:
+            kind = "delete" if keep_history else "erasure"
+            record_event(session, "memory.deleted", user_id, locked.memory_version, kind)
     return bool(deleted)
 
 

@@ -12,6 +12,7 @@ from aura.extensions import db
 from aura.memory.service import Actor, audit, transaction
 from aura.memory.statements import set_memory_settings
 from aura.models import User, utcnow
+from aura.webhooks.outbox import record_event
 
 GET_ENABLED = select(User.memory_enabled).where(User.id == bindparam("user_id"))
 GET_SETTINGS = select(User.memory_enabled, User.consolidation_mode).where(User.id == bindparam("user_id"))
@@ -58,4 +59,7 @@ def update_settings(
         if consolidation is not None and consolidation != before.consolidation:
             audit(user_id, "consolidation", actor, f"mode {consolidation}", staff_only=False)
         settings = get_settings(user_id)
+        if settings != before:
+            source = "staff" if actor.staff_id is not None else "api"
+            record_event(session, "memory.settings_changed", user_id, None, source)
     return settings
