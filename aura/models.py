@@ -77,7 +77,8 @@ class User(db.Model):
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
     # How consolidations change this memory: "default" (the deployment's AURA_CONSOLIDATION_MODE),
     # "auto" (at once) or "review" (as a proposal to accept or reject).
-    consolidation_mode: Mapped[str] = mapped_column(String(10), default="default", server_default="default")
+    # Server-side default only: a Python one becomes an unfilled parameter in the save's CTE.
+    consolidation_mode: Mapped[str] = mapped_column(String(10), server_default="default")
 
 
 def postgresql_only(index: Index) -> Index:
