@@ -49,6 +49,7 @@ from aura.memory.settings import get_settings, update_settings
 from aura.rate_limits import count_login_attempt
 from aura.schemas import RevisionPathSchema, UserIdPathSchema, UserListArgsSchema
 from aura.staff import authenticate
+from aura.webhooks.outbox import recent_deliveries, webhooks_configured
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 user_list_args = UserListArgsSchema()
@@ -184,6 +185,7 @@ def _render_user(
         revisions=revisions,
         audit=service.list_audit_events(user_id),
         upkeep=consolidation_status(user_id),
+        deliveries=recent_deliveries(user_id) if webhooks_configured() else None,
         proposal=proposal,
         proposal_segments=word_diff(memory.content if memory else "", proposal.content) if proposal else None,
         proposal_form=ProposalDecisionForm(proposal_id=proposal.id, version=version) if proposal else None,

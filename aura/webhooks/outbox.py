@@ -70,3 +70,19 @@ def _queue_committed_deliveries(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back_deliveries(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
+
+
+def recent_deliveries(user_id: int, limit: int = 10) -> list[WebhookDelivery]:
+    """The user's latest webhook deliveries, newest first (admin user page)."""
+    from sqlalchemy import select
+
+    from aura.extensions import db
+
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.user_id == user_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )

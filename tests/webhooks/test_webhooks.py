@@ -163,3 +163,38 @@ def test_without_receivers_nothing_is_written(client, db):
 def test_bad_webhook_settings_stop_start_up(make_app, urls, secret, complaint):
     with pytest.raises(RuntimeError, match=complaint):
         make_app(AURA_WEBHOOK_URLS=urls, AURA_WEBHOOK_SECRET=secret)
+
+
+def test_deliveries_and_their_outcomes_show_on_the_admin_page_and_in_metrics(
+    hooked, receiver, database_url, hook_settings, db
+):
+    import httpx
+
+    from aura.staff import create_staff
+    from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_from
+    from tests.jobs.test_background import _sample
+    from tests.processes import free_port
+
+    receiver.statuses.append(503)
+    hooked.post("/api/v1/memory", json={"user_id": 7, "content": TEXT})
+    port = free_port()
+    with worker(
+        database_url, hook_settings["AURA_QUEUE_URL"], AURA_WORKER_METRICS_PORT=str(port), **hook_settings
+    ):
+        wait_for(lambda: len(receiver.received) == 2, what="a failure and a delivery")
+
+        def scrape() -> str:
+            return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+        wait_for(
+            lambda: _sample(scrape(), "aura_webhook_deliveries_total", outcome="delivered") == 1,
+            what="the delivery counted",
+        )
+        metrics = scrape()
+    assert _sample(metrics, "aura_webhook_deliveries_total", event="memory.updated", outcome="retrying") == 1
+    create_staff(STAFF_EMAIL, STAFF_PASSWORD)
+    token = csrf_from(hooked, "/admin/login")
+    hooked.post("/admin/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "csrf_token": token})
+    page = " ".join(hooked.get("/admin/users/7").get_data(as_text=True).split())
+    assert "Webhook deliveries" in page and "memory.updated" in page and receiver.url in page
+    assert 'class="badge delivery-delivered">delivered</span>' in page
