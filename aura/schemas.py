@@ -95,6 +95,16 @@ def expected_version_field(**kwargs: Any) -> fields.Integer:
     )
 
 
+def conversation_id_field(description: str) -> fields.String:
+    """An optional conversation id a client chooses: at most 200 storable characters."""
+    return fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=200), validate_storable_text],
+        metadata={"description": description},
+    )
+
+
 class MemorySaveSchema(StrictSchema):
     """Body of POST /memory: exactly what the frontend's saveMemory() sends, plus an optional precondition."""
 

@@ -232,18 +232,30 @@ def test_the_trigram_index_keeps_no_pending_list_so_no_save_waits_for_its_merge(
 
 
 @postgresql_only
-def test_the_details_column_waits_no_longer_than_the_lock_timeout_and_runs_again(populated):
-    """A long transaction holding memory_revisions makes the migration stop (not queue every save
-    behind it); the same command afterwards completes it."""
+@pytest.mark.parametrize(
+    ("before", "table", "lock"),
+    [
+        ("760a5f0ba87d", "memory_revisions", "ACCESS SHARE"),  # revision details: ADD COLUMN
+        ("5b9d0c7e2f41", "users", "ROW EXCLUSIVE"),  # conversation turns: a foreign key to users
+        ("8c4e1f2a9d37", "users", "ROW EXCLUSIVE"),  # consolidation states: a foreign key to users
+        ("3f7a2b8c6e15", "users", "ACCESS SHARE"),  # consolidation mode: ADD COLUMN on users
+    ],
+    ids=["revision-details", "conversation-turns", "consolidation-states", "consolidation-mode"],
+)
+def test_each_new_migration_waits_no_longer_than_the_lock_timeout_and_runs_again(
+    populated, before, table, lock
+):
+    """A long transaction holding the table makes the migration stop (not queue every save behind
+    it); the same command afterwards completes it."""
     populated.config["AURA_MIGRATION_LOCK_TIMEOUT_MS"] = 200
-    upgrade(directory=MIGRATIONS_DIR, revision="760a5f0ba87d")
+    upgrade(directory=MIGRATIONS_DIR, revision=before)
     with db.engine.connect() as holder:
-        holder.execute(text("LOCK TABLE memory_revisions IN ACCESS SHARE MODE"))  # a long-running read
+        holder.execute(text(f"LOCK TABLE {table} IN {lock} MODE"))  # a long-running read or save
         started = time.monotonic()
         with pytest.raises(OperationalError, match="lock timeout"):
             upgrade(directory=MIGRATIONS_DIR)
         assert time.monotonic() - started < 5
         holder.rollback()
-    assert schema_version() == "760a5f0ba87d"
+    assert schema_version() == before
     upgrade(directory=MIGRATIONS_DIR)
     assert schema_differences() == [] and schema_version() == head_revision()

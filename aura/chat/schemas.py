@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, validate_storable_text, validate_text
+from aura.schemas import TEXT_PATTERN, StrictBoolean, UserId, conversation_id_field, validate_text
 
 
 def _validate_chat_text(value: str) -> None:
@@ -34,11 +34,8 @@ class ChatRequestSchema(Schema):
         load_default=True,
         metadata={"description": "false: a temporary chat; the user's memory is neither read nor sent."},
     )
-    conversation_id = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=[validate.Length(min=1, max=200), validate_storable_text],
-        metadata={"description": "Recorded with the turn when the deployment records conversations."},
+    conversation_id = conversation_id_field(
+        "Recorded with the turn when the deployment records conversations."
     )
     dry_run = StrictBoolean(
         load_default=False,

@@ -14,6 +14,7 @@ from aura.schemas import (
     ProposalSchema,
     StrictBoolean,
     StrictSchema,
+    conversation_id_field,
     expected_version_field,
     validate_storable_text,
 )
@@ -62,12 +63,7 @@ class ConsolidateSchema(StrictSchema):
         validate=validate.Length(min=1, error="Send at least one turn."),
         metadata={"description": "The conversation, oldest turn first; the newest turns are kept first."},
     )
-    conversation_id = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=[validate.Length(min=1, max=200), validate_storable_text],
-        metadata={"description": "Recorded with the revision (provenance)."},
-    )
+    conversation_id = conversation_id_field("Recorded with the revision (provenance).")
     preview = StrictBoolean(
         load_default=False,
         metadata={"description": "true: answer with the proposed memory and store nothing."},

@@ -79,29 +79,27 @@ def job_queue() -> Huey | None:
     return current_app.extensions.get(EXTENSION_KEY)
 
 
-def enqueue_consolidation(user_id: int, delay: float) -> bool:
-    """Queue a consolidation job for the user in ``delay`` seconds; False if it could not be.
+def _schedule(task: str, argument: int, delay: float, what: str) -> bool:
+    """Queue ``task(argument)`` in ``delay`` seconds; False if it could not be.
 
-    Never fails the caller (a chat turn): the database already says the user is due, and the
-    sweep queues the job once the queue is back.
+    Never fails the caller (a chat turn, a save): the database already holds what is due, and
+    the sweep queues it once the queue is back.
     """
     if job_queue() is None:
         return False
     try:
-        current_app.extensions[TASKS_KEY].consolidate_user.schedule(args=(user_id,), delay=max(0.0, delay))
+        getattr(current_app.extensions[TASKS_KEY], task).schedule(args=(argument,), delay=max(0.0, delay))
     except Exception as error:  # noqa: BLE001 - any queue failure; the sweep makes up for it
-        log.error("could not queue a consolidation for user %s (%s); the sweep will", user_id, error)
+        log.error("could not queue %s %s (%s); the sweep will", what, argument, error)
         return False
     return True
+
+
+def enqueue_consolidation(user_id: int, delay: float) -> bool:
+    """Queue a consolidation job for the user in ``delay`` seconds."""
+    return _schedule("consolidate_user", user_id, delay, "a consolidation for user")
 
 
 def enqueue_delivery(delivery_id: int, delay: float = 0.0) -> bool:
-    """Queue one webhook delivery; False if it could not be (the sweep finds it later)."""
-    if job_queue() is None:
-        return False
-    try:
-        current_app.extensions[TASKS_KEY].deliver_webhook.schedule(args=(delivery_id,), delay=max(0.0, delay))
-    except Exception as error:  # noqa: BLE001 - any queue failure; the sweep makes up for it
-        log.error("could not queue webhook delivery %s (%s); the sweep will", delivery_id, error)
-        return False
-    return True
+    """Queue one webhook delivery."""
+    return _schedule("deliver_webhook", delivery_id, delay, "webhook delivery")
