@@ -85,17 +85,21 @@ def authorize_chat(user_id: int) -> Principal:
     return principal
 
 
-def documented_errors(blp: Blueprint, *codes: int, descriptions: dict[int, str] | None = None) -> Callable:
+def documented_errors(
+    blp: Blueprint, *codes: int, descriptions: dict[int, str] | None = None, schemas: dict | None = None
+) -> Callable:
     """Document the error responses an endpoint can give (for OpenAPI and fuzzing).
 
     Every endpoint can answer 401 (no valid token), 429 (too many failed authentications from
     the address, or the caller's limits) and 503 (each one reads or writes the database).
+    ``schemas``: error bodies of this endpoint that add fields to the standard shape.
     """
     described = {**ERROR_DESCRIPTIONS, **(descriptions or {})}
+    shapes = {**ERROR_SCHEMAS, **(schemas or {})}
 
     def decorate(view: Callable) -> Callable:
         for code in sorted({401, 429, 503, *codes}):
-            schema = ERROR_SCHEMAS.get(code, "Error")
+            schema = shapes.get(code, "Error")
             view = blp.alt_response(code, description=described.get(code, ""), schema=schema)(view)
         return view
 

@@ -198,7 +198,8 @@ def eval_consolidation(
 ) -> None:
     """Score a model on AURA's consolidation cases (facts kept, added, replaced, forgotten; none
     of the forbidden ones stored). Uses the deployment's prompt, budgets and timeout; no database."""
-    from aura.chat.llm import LLMClient, LLMSettings
+    from aura.chat.llm import LLMClient
+    from aura.chat.service import llm_settings
     from aura.consolidation.cases import CASES
     from aura.consolidation.evaluate import Budgets, run_cases
     from aura.consolidation.merge import consolidation_prompts, request_options
@@ -209,12 +210,8 @@ def eval_consolidation(
         raise click.UsageError(f"no such case: {', '.join(sorted(unknown))}")
     cases = [case for case in CASES if not only or case.name in only]
     client = LLMClient(
-        LLMSettings(
-            base_url=base_url,
-            model=model,
-            api_key=api_key,
-            timeout=cfg["AURA_CONSOLIDATION_TIMEOUT"],
-            max_retries=cfg["AURA_LLM_MAX_RETRIES"],
+        llm_settings(
+            cfg, base_url=base_url, model=model, api_key=api_key, timeout=cfg["AURA_CONSOLIDATION_TIMEOUT"]
         )
     )
     budgets = Budgets(

@@ -75,6 +75,7 @@ def test_a_page_on_another_origin_uses_the_bundled_client(browser_page, tmp_path
     finally:
         aura.stdin.close()
         aura.wait(timeout=10)
+        aura.stdout.close()
         page_server.shutdown()
         page_server.server_close()
     assert "error" not in result, result

@@ -37,20 +37,24 @@ def check_llm_url(base_url: str) -> None:
         )
 
 
+def llm_settings(cfg, **overrides) -> LLMSettings:
+    """The chat model's settings from config; ``overrides`` for another model (consolidation, eval)."""
+    settings = {
+        "base_url": cfg["AURA_LLM_BASE_URL"],
+        "model": cfg["AURA_LLM_MODEL"],
+        "api_key": cfg["AURA_LLM_API_KEY"],
+        "timeout": cfg["AURA_LLM_TIMEOUT"],
+        "connect_timeout": cfg["AURA_LLM_CONNECT_TIMEOUT"],
+        "max_retries": cfg["AURA_LLM_MAX_RETRIES"],
+        "backoff": cfg["AURA_LLM_RETRY_BACKOFF"],
+        "max_connections": cfg["AURA_LLM_MAX_CONNECTIONS"],
+    }
+    return LLMSettings(**{**settings, **overrides})
+
+
 def init_llm(app: Flask) -> None:
     """One pooled client per app, built from config."""
-    cfg = app.config
-    settings = LLMSettings(
-        base_url=cfg["AURA_LLM_BASE_URL"],
-        model=cfg["AURA_LLM_MODEL"],
-        api_key=cfg["AURA_LLM_API_KEY"],
-        timeout=cfg["AURA_LLM_TIMEOUT"],
-        connect_timeout=cfg["AURA_LLM_CONNECT_TIMEOUT"],
-        max_retries=cfg["AURA_LLM_MAX_RETRIES"],
-        backoff=cfg["AURA_LLM_RETRY_BACKOFF"],
-        max_connections=cfg["AURA_LLM_MAX_CONNECTIONS"],
-    )
-    app.extensions[EXTENSION_KEY] = LLMClient(settings)
+    app.extensions[EXTENSION_KEY] = LLMClient(llm_settings(app.config))
 
 
 def llm_client() -> LLMClient:

@@ -19,6 +19,7 @@ from aura.consolidation.proposals import (
 from aura.consolidation.schemas import (
     ConsolidateSchema,
     ConsolidationResultSchema,
+    ProposalConflictSchema,
     ProposalDecisionSchema,
     ProposalEnvelopeSchema,
     ProposalRejectedSchema,
@@ -177,6 +178,7 @@ class PendingProposal(MethodView):
         409: "proposal_replaced (proposal_id is not the pending one), proposal_stale (made from an older "
         "memory: consolidate again), or memory_disabled",
     },
+    schemas={409: ProposalConflictSchema},
 )
 def accept(body: dict, user_id: int, if_match: str | None = None):
     """Make the pending proposal the memory (a consolidation revision); honours If-Match."""
@@ -199,7 +201,15 @@ def accept(body: dict, user_id: int, if_match: str | None = None):
 @blp.arguments(UserIdPathSchema, location="path", as_kwargs=True)
 @blp.response(200, ProposalRejectedSchema)
 @documented_errors(
-    blp, 400, 403, 404, 409, 413, 415, descriptions={404: "No pending proposal", 409: "proposal_replaced"}
+    blp,
+    400,
+    403,
+    404,
+    409,
+    413,
+    415,
+    descriptions={404: "No pending proposal", 409: "proposal_replaced"},
+    schemas={409: ProposalConflictSchema},
 )
 def reject(body: dict, user_id: int):
     """Drop the pending proposal; the memory stays as it is."""

@@ -14,7 +14,8 @@ from datetime import date
 
 from flask import Flask, current_app
 
-from aura.chat.llm import Completion, LLMClient, LLMError, LLMSettings
+from aura.chat.llm import Completion, LLMClient, LLMError
+from aura.chat.service import llm_settings
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
 from aura.consolidation.transcript import Transcript
@@ -45,15 +46,13 @@ class Merged:
 def init_consolidation(app: Flask) -> None:
     """The consolidation model's client (the chat model's server unless set) and its prompt."""
     cfg = app.config
-    settings = LLMSettings(
+    settings = llm_settings(
+        cfg,
         base_url=cfg["AURA_CONSOLIDATION_BASE_URL"] or cfg["AURA_LLM_BASE_URL"],
         model=cfg["AURA_CONSOLIDATION_MODEL"] or cfg["AURA_LLM_MODEL"],
         api_key=cfg["AURA_CONSOLIDATION_API_KEY"]
         or (cfg["AURA_LLM_API_KEY"] if not cfg["AURA_CONSOLIDATION_BASE_URL"] else ""),
         timeout=cfg["AURA_CONSOLIDATION_TIMEOUT"],
-        connect_timeout=cfg["AURA_LLM_CONNECT_TIMEOUT"],
-        max_retries=cfg["AURA_LLM_MAX_RETRIES"],
-        backoff=cfg["AURA_LLM_RETRY_BACKOFF"],
         max_connections=100,  # one request per consolidation, and consolidations are rate-limited
     )
     prompts = PromptTemplates.configured(cfg["AURA_CONSOLIDATION_PROMPT_FILE"])

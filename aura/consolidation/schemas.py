@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from aura.schemas import (
     TEXT_PATTERN,
+    ErrorSchema,
     MemorySchema,
     ProposalSchema,
     StrictBoolean,
@@ -75,6 +76,17 @@ class ConsolidateSchema(StrictSchema):
         limit = current_app.config["AURA_CONSOLIDATION_MAX_TURNS"]
         if len(value) > limit:
             raise ValidationError(f"{len(value):,} turns; the maximum is {limit:,} (send the newest).")
+
+
+class ProposalConflictSchema(ErrorSchema):
+    """409 of accept / reject: the error shape plus what the caller needs to decide again."""
+
+    pending_proposal_id = fields.Integer(
+        allow_none=True, metadata={"description": "proposal_replaced: the pending proposal now (null: none)."}
+    )
+    current_version = fields.Integer(
+        allow_none=True, metadata={"description": "proposal_stale: the version the memory is at now."}
+    )
 
 
 class ProposalEnvelopeSchema(StrictSchema):

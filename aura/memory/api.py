@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -128,6 +128,12 @@ class MemorySettings(MethodView):
         change it only where the deployment lets users choose (AURA_CONSOLIDATION_USER_MAY_CHOOSE).
         """
         principal = authorize_write(user_id)
+        if not request.get_data(cache=True):
+            abort(
+                422,
+                message='Send the settings as a JSON object, e.g. {"enabled": true}.',
+                messages={"json": ["Missing request body."]},
+            )
         users_choose = current_app.config["AURA_CONSOLIDATION_USER_MAY_CHOOSE"]
         changes_mode = body["consolidation"] != get_settings(user_id).consolidation
         if principal.kind != "service" and not users_choose and changes_mode:

@@ -124,3 +124,10 @@ class TestTemporaryChat:
     def test_use_memory_must_be_a_boolean(self, chat_client):
         response = chat_client.post(CHAT_URL, json={"user_id": 7, "message": "Hi", "use_memory": "no"})
         assert_error(response, 422, "use_memory")
+
+
+def test_a_put_without_a_body_is_422_not_a_reset_to_defaults(client):
+    client.put("/api/v1/memory/8/settings", json={"enabled": False})
+    response = client.put("/api/v1/memory/8/settings")
+    assert response.status_code == 422 and response.get_json()["code"] == "validation_failed"
+    assert client.get("/api/v1/memory/8/settings").get_json()["settings"]["enabled"] is False

@@ -813,7 +813,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Error"];
+                        "application/json": components["schemas"]["ProposalConflict"];
                     };
                 };
                 /** @description The memory is no longer at the version in If-Match / expected_version: nothing was written */
@@ -949,7 +949,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Error"];
+                        "application/json": components["schemas"]["ProposalConflict"];
                     };
                 };
                 /** @description Request body too large */
@@ -1776,6 +1776,24 @@ export interface components {
             reason: string;
             /** @example consolidation */
             source: string;
+        };
+        ProposalConflict: {
+            /**
+             * @description Stable, machine-readable reason; switch on this, not on the message. `bad_request` (HTTP 400); `unauthorized` (HTTP 401); `forbidden` (HTTP 403); `not_found` (HTTP 404); `method_not_allowed` (HTTP 405); `request_timeout` (HTTP 408); `conflict` (HTTP 409); `version_conflict` (HTTP 412); `body_too_large` (HTTP 413); `unsupported_media_type` (HTTP 415); `validation_failed` (HTTP 422); `rate_limited` (HTTP 429); `internal_error` (HTTP 500); `model_error` (HTTP 502); `service_unavailable` (HTTP 503); `model_timeout` (HTTP 504); `invalid_json` (400: the body is not JSON, or is nested too deeply); `memory_disabled` (409: memory is switched off for this user); `no_proposal` (404: the user has no pending proposal); `proposal_replaced` (409: that proposal is no longer the pending one (see pending_proposal_id)); `proposal_stale` (409: the memory changed since the proposal was made; consolidate again); `database_unavailable` (503: the database is down or saturated; retry shortly); `rate_limits_unavailable` (503: the shared rate-limit storage is unreachable; retry shortly); `identity_provider_unavailable` (503: user tokens cannot be verified right now; retry shortly); `model_not_configured` (503: no language model is configured); `model_rate_limited` (503: the language model is rate-limiting AURA (see Retry-After)); `model_unavailable` (502: the language model is unreachable); `model_bad_answer` (502: the model's answer was empty, unreadable or could not be made to fit)
+             * @example validation_failed
+             */
+            code: string;
+            /** @description proposal_stale: the version the memory is at now. */
+            current_version?: number | null;
+            /** @description Field name to messages. */
+            errors?: {
+                [key: string]: unknown;
+            };
+            message: string;
+            /** @description proposal_replaced: the pending proposal now (null: none). */
+            pending_proposal_id?: number | null;
+            /** @example error */
+            status: string;
         };
         ProposalDecision: {
             /** @description Write only if the memory is still at this version (the ETag of GET); 0 writes only if the user has no memory. Same as If-Match. 412 otherwise. */
