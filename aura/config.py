@@ -207,7 +207,7 @@ class BaseConfig:
     # Redis connections per worker (a burst beyond waits for one, up to AURA_REDIS_POOL_TIMEOUT
     # seconds, then 503), and the bound on connecting to and each reply from Redis (seconds).
     AURA_REDIS_MAX_CONNECTIONS = _int("AURA_REDIS_MAX_CONNECTIONS", 50)
-    AURA_REDIS_POOL_TIMEOUT = _float("AURA_REDIS_POOL_TIMEOUT", 2.0)
+    AURA_REDIS_POOL_TIMEOUT = _float("AURA_REDIS_POOL_TIMEOUT", 5.0)
     AURA_REDIS_TIMEOUT = _float("AURA_REDIS_TIMEOUT", 2.0)
     # gunicorn worker processes (gunicorn.conf.py reads the same variable); only used for warnings.
     AURA_WORKERS = _int("WEB_CONCURRENCY", 2)
