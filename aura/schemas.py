@@ -101,7 +101,7 @@ def conversation_id_field(description: str) -> fields.String:
         load_default=None,
         allow_none=True,
         validate=[validate.Length(min=1, max=200), validate_storable_text],
-        metadata={"description": description},
+        metadata={"description": description, "pattern": "^[^\\u0000]+$"},
     )
 
 
