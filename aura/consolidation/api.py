@@ -26,7 +26,7 @@ from aura.consolidation.schemas import (
 )
 from aura.consolidation.service import Consolidation, ConsolidationRequest, consolidate
 from aura.errors import error_response
-from aura.memory.api import handle_memory_errors
+from aura.memory.api import handle_memory_errors, written_response
 from aura.memory.preconditions import etag, expected_version
 from aura.memory.serialize import memory_body
 from aura.memory.service import Actor
@@ -189,11 +189,7 @@ def accept(body: dict, user_id: int, if_match: str | None = None):
         proposal_id=body.get("proposal_id"),
         expected_version=expected_version(user_id, body, if_match),
     )
-    return (
-        {"status": "ok", "message": "Proposal accepted", "memory": memory_body(memory)},
-        200,
-        {"ETag": etag(memory.version)},
-    )
+    return written_response("Proposal accepted", memory)
 
 
 @blp.route("/<user_id>/proposal/reject", methods=["POST"])

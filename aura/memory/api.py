@@ -53,7 +53,7 @@ def handle_memory_errors(blueprint) -> None:
 handle_memory_errors(blp)
 
 
-def _written(message: str, memory: service.Memory):
+def written_response(message: str, memory: service.Memory):
     """A write's answer: the memory as stored, and its ETag for the next conditional write."""
     return (
         {"status": "ok", "message": message, "memory": memory_body(memory)},
@@ -81,7 +81,7 @@ class MemoryCollection(MethodView):
             actor=service.Actor(label=principal.name),
             expected_version=expected_version(body["user_id"], body, if_match),
         )
-        return _written("Memory saved successfully", memory)
+        return written_response("Memory saved successfully", memory)
 
 
 @blp.route("/<user_id>")
@@ -205,4 +205,4 @@ class RevisionRestore(MethodView):
             )
         except service.RevisionNotFound:
             abort(404, message=f"User {user_id} has no revision {revision_id}.")
-        return _written("Revision restored", memory)
+        return written_response("Revision restored", memory)

@@ -19,6 +19,9 @@ export type Export = Schemas["Export"];
 export type Turn = { role: "user" | "assistant"; content: string };
 export type ConsolidationTurn = Turn & { created_at?: string };
 export type UserId = number | string;
+export type PageOptions = CallOptions & { page?: number; perPage?: number };
+type PagedPath = "/api/v1/memory/{user_id}/revisions" | "/api/v1/memory/{user_id}/conversations";
+type PagedData<P extends PagedPath> = paths[P]["get"]["responses"][200]["content"]["application/json"];
 
 /** The `done` event of a streamed chat: the whole reply and what it cost. */
 export interface ChatDone {
@@ -184,6 +187,16 @@ export function createAuraClient(options: AuraClientOptions) {
 
   const path = (userId: UserId) => ({ path: { user_id: userId } }) as never;
 
+  /** One page of a user's list (revisions or recorded turns), 20 to a page unless asked. */
+  async function getPage<P extends PagedPath>(route: P, userId: UserId, opts: PageOptions) {
+    const query = { page: opts.page ?? 1, per_page: opts.perPage ?? 20 };
+    const { data } = await call(
+      api.GET(route, { params: { path: { user_id: userId }, query } as never, signal: opts.signal } as never),
+      opts.signal,
+    );
+    return data as PagedData<P>;
+  }
+
   const client = {
     /** The user's memory, or null when there is none. */
     async getMemory(userId: UserId, opts: CallOptions = {}): Promise<Memory | null> {
@@ -218,16 +231,9 @@ export function createAuraClient(options: AuraClientOptions) {
 
     async listRevisions(
       userId: UserId,
-      opts: CallOptions & { page?: number; perPage?: number } = {},
+      opts: PageOptions = {},
     ): Promise<{ revisions: Revision[]; pagination: Pagination }> {
-      const query = { page: opts.page ?? 1, per_page: opts.perPage ?? 20 };
-      const { data } = await call(
-        api.GET("/api/v1/memory/{user_id}/revisions", {
-          params: { path: { user_id: userId }, query } as never,
-          signal: opts.signal,
-        }),
-        opts.signal,
-      );
+      const data = await getPage("/api/v1/memory/{user_id}/revisions", userId, opts);
       return { revisions: data.revisions, pagination: data.pagination };
     },
 
@@ -352,16 +358,9 @@ export function createAuraClient(options: AuraClientOptions) {
 
     async listConversations(
       userId: UserId,
-      opts: CallOptions & { page?: number; perPage?: number } = {},
+      opts: PageOptions = {},
     ): Promise<{ turns: ConversationTurn[]; pagination: Pagination }> {
-      const query = { page: opts.page ?? 1, per_page: opts.perPage ?? 20 };
-      const { data } = await call(
-        api.GET("/api/v1/memory/{user_id}/conversations", {
-          params: { path: { user_id: userId }, query } as never,
-          signal: opts.signal,
-        }),
-        opts.signal,
-      );
+      const data = await getPage("/api/v1/memory/{user_id}/conversations", userId, opts);
       return { turns: data.turns, pagination: data.pagination };
     },
 
