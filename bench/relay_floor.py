@@ -22,12 +22,23 @@ _connection: http.client.HTTPConnection | None = None  # one per sync worker, ma
 
 
 def _complete(messages: list[dict]) -> dict:
+    """Over the kept-alive connection; a connection left mid-request (its turn cut short when the
+    load generator hung up) is dropped and the turn sent once more on a new one, as any relay
+    must, or every later turn fails with CannotSendRequest."""
     global _connection
-    if _connection is None:
-        _connection = http.client.HTTPConnection(_model.hostname, _model.port, timeout=30)
     body = json.dumps({"model": "bench", "messages": messages})
-    _connection.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
-    return json.loads(_connection.getresponse().read())
+    for attempt in (1, 2):
+        if _connection is None:
+            _connection = http.client.HTTPConnection(_model.hostname, _model.port, timeout=30)
+        try:
+            _connection.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+            return json.loads(_connection.getresponse().read())
+        except (http.client.HTTPException, OSError):
+            _connection.close()
+            _connection = None
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @app.post("/api/v1/orcha/chat")

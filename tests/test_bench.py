@@ -42,7 +42,10 @@ RESULTS = {
     "ceiling": {"get": {"rps": 4000.0, "p50_ms": 8.0, "p99_ms": 20.0, "non_2xx": 0, "socket_errors": 0}},
     "aura": {
         "get": {"rps": 2000.0, "p50_ms": 12.0, "p99_ms": 30.0, "non_2xx": 0, "socket_errors": 0},
-        "chat": {"rps": 18.0, "p50_ms": 53.5, "p99_ms": 56.0, "non_2xx": 2, "socket_errors": 1},
+        "chat": {
+            **{"rps": 18.0, "p50_ms": 53.5, "p99_ms": 56.0, "non_2xx": 2, "socket_errors": 1},
+            "all_p99_ms": [55.2, 56.0, 181.4],
+        },
     },
     "model": {"chat": {"rps": 20.0, "p50_ms": 50.5, "p99_ms": 51.0, "non_2xx": 0, "socket_errors": 0}},
     "floor": {"chat": {"rps": 19.0, "p50_ms": 52.0, "p99_ms": 53.0, "non_2xx": 0, "socket_errors": 0}},
@@ -57,9 +60,10 @@ def test_ratios_compare_systems_from_the_same_run_and_say_what_was_not_measured(
     assert r["aura_post_vs_seed"] is None
 
 
-def test_the_markdown_table_counts_every_failed_request():
+def test_the_markdown_table_counts_every_failed_request_and_shows_each_runs_tail():
     table = markdown({"results": RESULTS, "ratios": ratios(RESULTS)})
-    assert "| AURA, PostgreSQL | chat | 18 | 53.5 ms | 56.0 ms | 3 |" in table
+    assert "| AURA, PostgreSQL | chat | 18 | 53.5 ms | 56.0 ms | 55, 56, 181 ms | 3 |" in table
+    assert "| the loopback model alone | chat | 20 | 50.5 ms | 51.0 ms | - | 0 |" in table
     assert "| aura_post_vs_seed | n/a |" in table
 
 
@@ -77,3 +81,18 @@ def test_the_relay_floor_answers_the_chat_request_through_the_model(model_url, m
         sockets.append(relay_floor._connection.sock)
     relay_floor._connection.close()
     assert sockets[0] is sockets[1] is not None  # the second turn went over the kept-alive connection
+
+
+def test_the_relay_floor_recovers_a_connection_left_mid_request(model_url, monkeypatch):
+    """A turn cut short leaves http.client's connection mid-request; the next turns must not all fail."""
+    import relay_floor
+
+    model = relay_floor.urlsplit(model_url)
+    stuck = relay_floor.http.client.HTTPConnection(model.hostname, model.port, timeout=5)
+    stuck.putrequest("POST", "/v1/chat/completions")  # sent, never finished: CannotSendRequest next
+    monkeypatch.setattr(relay_floor, "_model", model)
+    monkeypatch.setattr(relay_floor, "_connection", stuck)
+    reply = relay_floor.app.test_client().post("/api/v1/orcha/chat", json={"user_id": 1, "message": "hi"})
+    assert reply.status_code == 200 and reply.json["reply"] == "Hello from the bench model."
+    assert relay_floor._connection is not stuck
+    relay_floor._connection.close()
