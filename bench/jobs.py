@@ -10,7 +10,7 @@ consolidation revision: p50, p99 and the longest, against the goal.
 
     .venv/bin/python bench/jobs.py [--users 200 1000] [--model-seconds 3] [--quiet 5]
 
-Writes bench/results/jobs-<time>.json and prints a Markdown table. README quotes it.
+Writes bench/results/jobs-<time>.json and prints a Markdown table. docs/performance.md quotes it.
 """
 
 from __future__ import annotations

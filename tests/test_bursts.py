@@ -61,9 +61,9 @@ def test_bursts_of_streamed_chats_with_limits_in_redis_all_complete_quickly(
         results = {streams: asyncio.run(_streams(port, streams)) for streams in (256, 1000)}
         clients = shared_limits_redis.client_list()
         assert [r["completed"] for r in results.values()] == [256, 1000], (results, url.log()[-2000:])
-    # Measured here (bench/serving.py, README "Serving"): 256 streams p99 0.45-0.65 s, 1,000
-    # streams 1.6-2.4 s, all of it CPU on 2 shared cores. The bounds tell streams queued behind
-    # each other (tens of seconds with threads) from a slow machine; refused ones fail above.
+    # Measured (bench/serving.py, docs/operations.md, "Serving model"): 256 streams p99 0.34-0.65 s,
+    # 1,000 streams 1.1-2.4 s, by machine, all of it CPU on 2 shared cores. The bounds tell streams
+    # queued behind each other (tens of seconds with threads) from a slow machine; refused ones fail above.
     assert results[256]["first_token_p99_s"] < 1.0, results
     assert results[1000]["first_token_p99_s"] < 4.0, results
     # Two workers' pools (AURA_REDIS_MAX_CONNECTIONS each) and this test's client: never one per stream.

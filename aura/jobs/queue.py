@@ -1,6 +1,6 @@
 """The job queue: Huey, on Redis in production and on a SQLite file for the quick start.
 
-Why Huey (README, "Background consolidation"): one small, maintained library that runs on both
+Why Huey (docs/consolidation.md, "Background consolidation"): one small, maintained library that runs on both
 stores AURA already uses, with delayed jobs, retries with exponential backoff, periodic tasks
 and a worker that runs many jobs at once in threads. What Huey's stores cannot give (a job
 redelivered after its worker was killed, per-user exclusion across machines, debounce) comes
