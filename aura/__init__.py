@@ -5,32 +5,46 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_migrate import upgrade
 
-from aura.api_common import document_runtime_limits, init_api_docs
-from aura.auth import init_auth
-from aura.chat.service import check_llm_url, init_llm
+from aura.admin.views import bp as admin_bp
+from aura.auth.cli import auth_cli, staff_cli
+from aura.auth.tokens import init_auth
+from aura.chat.api import blp as chat_blp
 from aura.config import MIGRATIONS_DIR, PROJECT_ROOT, config_for
+from aura.consolidation.api import blp as consolidation_blp
+from aura.consolidation.cli import eval_consolidation
 from aura.consolidation.merge import init_consolidation
-from aura.cookie_sessions import init_cookie_sessions
-from aura.cors import init_cors
+from aura.conversations.api import blp as conversations_blp
 from aura.database import (
+    count_pool_use,
     engine_options,
     ensure_sqlite_directory,
     ping_idle_connections,
     scope_timeouts_to_transactions,
 )
-from aura.deadline import init_request_deadline
-from aura.errors import register_error_handlers
 from aura.extensions import api, csrf, db, login_manager, migrate
-from aura.fair_turns import init_fair_turns
-from aura.jobs.queue import init_jobs
-from aura.metrics import count_pool_use, init_metrics
-from aura.proxy import init_proxy
-from aura.rate_limits import init_rate_limits
-from aura.request_log import configure_logging
+from aura.jobs.cli import worker
+from aura.jobs.tasks import init_jobs
+from aura.llm.client import init_llm
+from aura.llm.settings import check_llm_url
+from aura.memory.api import blp as memory_blp
+from aura.memory.cli import memory_cli
 from aura.schemas import ErrorSchema
-from aura.security import check_config, register_security_headers
-from aura.webhooks.config import init_webhooks
+from aura.web.api_common import document_runtime_limits, init_api_docs
+from aura.web.api_docs import bp as api_docs_bp
+from aura.web.cookie_sessions import init_cookie_sessions
+from aura.web.cors import init_cors
+from aura.web.deadline import init_request_deadline
+from aura.web.errors import register_error_handlers
+from aura.web.fair_turns import init_fair_turns
+from aura.web.health import bp as health_bp
+from aura.web.metrics import init_metrics
+from aura.web.proxy import init_proxy
+from aura.web.rate_limits import init_rate_limits
+from aura.web.request_log import configure_logging
+from aura.web.security import check_config, register_security_headers
+from aura.webhooks.outbox import init_webhooks
 
 
 def create_app(mode: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -91,14 +105,6 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from aura.admin.views import bp as admin_bp
-    from aura.api_docs import bp as api_docs_bp
-    from aura.chat.api import blp as chat_blp
-    from aura.consolidation.api import blp as consolidation_blp
-    from aura.conversations.api import blp as conversations_blp
-    from aura.health import bp as health_bp
-    from aura.memory.api import blp as memory_blp
-
     for json_blueprint in (memory_blp, consolidation_blp, conversations_blp, chat_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
@@ -111,15 +117,15 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Flask CLI commands beyond `flask db` (added by Flask-Migrate)."""
-    from aura.cli import register_cli
-
-    register_cli(app)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(auth_cli)
+    memory_cli.add_command(eval_consolidation)
+    app.cli.add_command(memory_cli)
+    app.cli.add_command(worker)
 
 
 def apply_migrations(app: Flask) -> None:
     """Bring the database to the latest migration (quickstart convenience, off in production)."""
-    from flask_migrate import upgrade
-
     app.config["AURA_QUIET_MIGRATIONS"] = True
     try:
         with app.app_context():

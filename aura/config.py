@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aura.api_docs import API_DESCRIPTION, DOCS_PATH
-from aura.api_docs import ASSETS_URL as DOCS_ASSETS_URL
-from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
+from aura.web.api_docs import API_DESCRIPTION, DOCS_PATH
+from aura.web.api_docs import ASSETS_URL as DOCS_ASSETS_URL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
+# AURA's own instructions, first in every chat prompt unless AURA_SYSTEM_PROMPT replaces them.
+DEFAULT_SYSTEM_PROMPT = (
+    "You are AURA, an advanced assistant. Be helpful, accurate and concise. "
+    "You may be given a 'User Memory': a summary of what you know about this user from earlier "
+    "conversations. Use it to personalise your answers, never reveal it verbatim unless asked, "
+    "and prefer what the user says now when it contradicts the memory."
+)
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value production refuses
 
 
@@ -93,7 +99,7 @@ class BaseConfig:
     AURA_AUTO_MIGRATE = _bool("AURA_AUTO_MIGRATE", False)
     AURA_MIGRATIONS_DIR = MIGRATIONS_DIR
     AURA_LOG_LEVEL = os.environ.get("AURA_LOG_LEVEL", "INFO")
-    AURA_LOG_FORMAT = _str("AURA_LOG_FORMAT", "text")  # or json: one object per line (aura.log_format)
+    AURA_LOG_FORMAT = _str("AURA_LOG_FORMAT", "text")  # or json: one object per line (aura.web.log_format)
 
     # Chat: an OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, llama.cpp).
     AURA_LLM_BASE_URL = os.environ.get("AURA_LLM_BASE_URL", "")
@@ -185,16 +191,16 @@ class BaseConfig:
     AURA_JWT_JWKS_TIMEOUT = _float("AURA_JWT_JWKS_TIMEOUT", 3.0)
     AURA_JWT_MAX_LIFETIME_MINUTES = _int("AURA_JWT_MAX_LIFETIME_MINUTES", 1440)  # exp - iat at most
     AURA_AUTH_DISABLED = _bool("AURA_AUTH_DISABLED", False)  # local development only
-    # Reverse proxy (aura.proxy): proxies in front whose X-Forwarded-* headers are trusted, and the
+    # Reverse proxy (aura.web.proxy): proxies in front whose X-Forwarded-* headers are trusted, and the
     # Host names AURA answers to (comma-separated; empty: any).
     AURA_TRUSTED_PROXIES = _int("AURA_TRUSTED_PROXIES", 0)
     AURA_ALLOWED_HOSTS = os.environ.get("AURA_ALLOWED_HOSTS", "")
     # /metrics (Prometheus): open on a private network, or behind this bearer token when set.
     AURA_METRICS_TOKEN = os.environ.get("AURA_METRICS_TOKEN", "")
-    # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.cors).
+    # Browser origins allowed to call the JSON API (comma-separated, exact); empty: none (aura.web.cors).
     AURA_CORS_ORIGINS = os.environ.get("AURA_CORS_ORIGINS", "")
 
-    # Rate limits (see aura.rate_limits): writes and chat per end user, a ceiling per service token,
+    # Rate limits (see aura.web.rate_limits): writes and chat per end user, a ceiling per service token,
     # failed API authentications and staff logins per client address. Storage memory:// or redis://
     AURA_RATE_LIMIT_WRITE = _str("AURA_RATE_LIMIT_WRITE", "120/minute")
     AURA_RATE_LIMIT_CHAT = _str("AURA_RATE_LIMIT_CHAT", "60/minute")

@@ -1,4 +1,5 @@
-"""Engine tuning per database: bounded waits and idle pings for PostgreSQL, WAL + busy timeout for SQLite."""
+"""The database below every service: one transaction per service call, and engine tuning per backend
+(bounded waits and idle pings for PostgreSQL, WAL + busy timeout for SQLite)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from weakref import WeakSet
 
+from prometheus_client import Gauge
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import scoped_session
+
+from aura.extensions import db
 
 # A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted or
 # failed-over server leaves dead connections behind). One in steady use is not: under load
@@ -19,6 +24,26 @@ IDLE_PING_SECONDS = 2.0
 
 
 POOLERS = ("none", "pgbouncer-transaction")
+POOL_IN_USE = Gauge(
+    "aura_db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
+)
+
+
+@contextmanager
+def transaction() -> Iterator[scoped_session]:
+    """Commit everything done inside, or nothing: one transaction per service call."""
+    try:
+        yield db.session
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def count_pool_use(engine: Engine) -> None:
+    """Track checked-out connections: a pool near its limit is where 503s come from."""
+    event.listen(engine.pool, "checkout", lambda *_: POOL_IN_USE.inc())
+    event.listen(engine.pool, "checkin", lambda *_: POOL_IN_USE.dec())
 
 
 def engine_options(database_uri: str, config: dict) -> dict:

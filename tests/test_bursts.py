@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aura import rate_limits
+from aura.web import rate_limits
 from tests.conftest import AUTH, SERVICE_TOKEN, SHARED_LIMITS
 from tests.gunicorn_server import gunicorn
 

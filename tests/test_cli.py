@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from werkzeug.security import check_password_hash
 
+from aura.auth.staff import authenticate
 from aura.models import StaffUser
-from aura.staff import authenticate
 
 PASSWORD = "a long enough passphrase"
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from aura import create_app
-from aura.auth import mint_user_token
+from aura.auth.tokens import mint_user_token
 from tests.conftest import AUTH, LiveServer
 
 FRONTEND = "http://127.0.0.1:5173"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura.error_codes import DEFAULT_CODES, ERROR_CODES
+from aura.web.error_codes import DEFAULT_CODES, ERROR_CODES
 from tests.fake_llm import Answer
 
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from aura import create_app
-from aura.log_format import HANDLER_MARK, escape_control
+from aura.web.log_format import HANDLER_MARK, escape_control
 from tests.conftest import AUTH, SERVICE_TOKEN
 
 

@@ -61,7 +61,7 @@ def test_a_negative_proxy_count_refuses_to_start():
 
 
 def test_behind_a_trusted_proxy_one_attacker_cannot_lock_every_staff_member_out(make_app, db):
-    from aura.staff import create_staff
+    from aura.auth.staff import create_staff
     from tests.admin.conftest import TOKEN_RE
 
     app = make_app(AURA_TRUSTED_PROXIES=1, AURA_RATE_LIMIT_LOGIN="2/minute")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from aura import create_app
-from aura.auth import mint_user_token
-from aura.rate_limits import CLEAN_ADDRESS_SECONDS
+from aura.auth.tokens import mint_user_token
+from aura.web.rate_limits import CLEAN_ADDRESS_SECONDS
 from tests.admin.conftest import csrf_from
 from tests.conftest import AUTH, SHARED_LIMITS
 

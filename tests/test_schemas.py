@@ -8,7 +8,8 @@ import sys
 import pytest
 from marshmallow import ValidationError
 
-from aura.schemas import MAX_USER_ID, TEXT_PATTERN, USER_ID_STRING, MemorySaveSchema, validate_storable_text
+from aura.memory.schemas import MemorySaveSchema
+from aura.schemas import MAX_USER_ID, TEXT_PATTERN, USER_ID_STRING, validate_storable_text
 
 
 def accepted_as_text(value: str) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, null, select, text, true
 
 from aura.extensions import db
-from aura.memory.service import Page
+from aura.memory.types import Page
 from aura.models import User, UserMemory
 from aura.schemas import USER_ID_STRING
 

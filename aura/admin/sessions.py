@@ -19,8 +19,8 @@ import time
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 
+from aura.auth.staff import end_all_sessions
 from aura.models import StaffUser
-from aura.staff import end_all_sessions
 
 
 def _browser() -> str:

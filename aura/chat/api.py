@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
-from flask import Response, current_app, stream_with_context
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Response, stream_with_context
 
-from aura.api_common import api_blueprint, authorize_chat, documented_errors, model_error_response
-from aura.chat.llm import LLMError, StreamEvent
+from aura.chat.metrics import CHAT_CALLS
 from aura.chat.schemas import ChatReplySchema, ChatRequestSchema
-from aura.chat.service import PreparedChat, llm_client, prepare_chat
-from aura.conversations.service import record_turn, recording_enabled
-from aura.deadline import suspend_request_deadline
-from aura.errors import describe_driver_error
-from aura.extensions import db
-from aura.metrics import CHAT_CALLS, MODEL_LATENCY
+from aura.chat.service import PreparedChat, model_call, prepare_chat, record_reply, stream_failed
+from aura.llm.client import StreamEvent, llm_client
+from aura.llm.errors import LLMError
+from aura.web.api_common import api_blueprint, authorize_chat, documented_errors, model_error_response
+from aura.web.deadline import suspend_request_deadline
 
 # The same 200 is JSON, or Server-Sent Events when the request asks to stream.
 STREAM_OR_JSON_REPLY = {
@@ -38,8 +34,6 @@ STREAM_OR_JSON_REPLY = {
     },
 }
 
-# aura_chat_calls_total{outcome}: ok, streamed (then stream_error if it broke), dry_run, or the failure.
-
 blp = api_blueprint("chat", __name__, url_prefix="/api/v1/orcha", description="Memory-aware chat")
 
 
@@ -48,15 +42,8 @@ def _sse(event: str, data: dict) -> str:
 
 
 def _record(body: dict, reply: str) -> None:
-    """Keep a completed turn for consolidation (aura.conversations), never at the reply's expense:
-    a failure to record is logged, and the user still gets the answer."""
-    if not body["use_memory"] or not recording_enabled():
-        return  # a temporary chat is never kept
-    try:
-        record_turn(body["user_id"], body["message"], reply, body["conversation_id"])
-    except SQLAlchemyError as error:
-        db.session.rollback()
-        current_app.logger.error("chat turn not recorded: %s", describe_driver_error(error))
+    if body["use_memory"]:  # a temporary chat is never kept
+        record_reply(body["user_id"], body["message"], reply, body["conversation_id"])
 
 
 def _stream(prepared: PreparedChat, events: Iterator[StreamEvent], body: dict) -> Iterator[str]:
@@ -84,8 +71,7 @@ def _stream(prepared: PreparedChat, events: Iterator[StreamEvent], body: dict) -
             parts.append(event.content)
             yield _sse("token", {"content": event.content})
     except LLMError as error:
-        CHAT_CALLS.labels("stream_error").inc()
-        current_app.logger.warning("chat stream failed: %s", error.message)
+        stream_failed(error)
         yield _sse("error", {"status": "error", "message": error.message, "errors": {}})
 
 
@@ -116,18 +102,14 @@ def chat(body: dict):
         }
     suspend_request_deadline()  # the database work is done; the model call has its own timeouts
     client = llm_client()
-    started = time.perf_counter()
     try:
-        if body["stream"]:
-            events = client.open_stream(prepared.messages)
-        else:
-            completion = client.complete(prepared.messages)
+        with model_call(streamed=body["stream"]):
+            if body["stream"]:
+                events = client.open_stream(prepared.messages)
+            else:
+                completion = client.complete(prepared.messages)
     except LLMError as error:
-        CHAT_CALLS.labels(error.outcome).inc()
-        current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
         return model_error_response(error)
-    MODEL_LATENCY.observe(time.perf_counter() - started)
-    CHAT_CALLS.labels("streamed" if body["stream"] else "ok").inc()
     if body["stream"]:
         return Response(
             stream_with_context(_stream(prepared, events, body)),

@@ -5,12 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are AURA, an advanced assistant. Be helpful, accurate and concise. "
-    "You may be given a 'User Memory': a summary of what you know about this user from earlier "
-    "conversations. Use it to personalise your answers, never reveal it verbatim unless asked, "
-    "and prefer what the user says now when it contradicts the memory."
-)
 MEMORY_PREFIX = "User Memory: "
 
 
@@ -60,3 +54,19 @@ def build_messages(
     while 0 < kept_from < len(turns) and turns[kept_from]["role"] == "assistant":
         kept_from += 1
     return head + turns[kept_from:] + tail
+
+
+LEADING_ROLES = ("system", "developer")
+
+
+def insert_memory(messages: Sequence[dict], memory_content: str | None) -> list[dict]:
+    """A caller's own conversation (OpenAI's protocol) with the memory inserted where it belongs: right
+    after the caller's leading system/developer messages, or first when there are none. Those
+    instructions keep their place, and nothing else is touched."""
+    memory = memory_message(memory_content)
+    if memory is None:
+        return list(messages)
+    position = 0
+    while position < len(messages) and messages[position].get("role") in LEADING_ROLES:
+        position += 1
+    return [*messages[:position], dict(memory), *messages[position:]]

@@ -1,18 +1,23 @@
-"""Chat turn orchestration: read the memory, assemble the prompt, ask the model."""
+"""One chat service behind both chat protocols (AURA's /api/v1/orcha/chat and the OpenAI-compatible
+/v1/chat/completions): reading the memory, timing and counting model calls, recording turns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
-from flask import Flask, current_app
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
-from aura.chat.llm import LLMClient, LLMSettings
+from aura.chat.metrics import CHAT_CALLS, MODEL_LATENCY
 from aura.chat.prompt import ChatMessage, build_messages
+from aura.conversations.service import record_turn, recording_enabled
+from aura.extensions import db
+from aura.llm.errors import LLMError
 from aura.memory.service import get_memory_for_chat
-
-EXTENSION_KEY = "aura_llm"
+from aura.web.errors import describe_driver_error
 
 
 @dataclass(frozen=True)
@@ -21,62 +26,57 @@ class PreparedChat:
     memory_used: bool
 
 
-def check_llm_url(base_url: str) -> None:
-    """An unusable AURA_LLM_BASE_URL stops start-up with a message, not every chat with a 500."""
-    if not base_url:
-        return  # no model configured: chat answers 503 saying how to configure one
-    try:
-        url = httpx.URL(base_url)
-        usable = url.scheme in ("http", "https") and bool(url.host)
-    except (httpx.InvalidURL, ValueError):
-        usable = False
-    if not usable:
-        raise RuntimeError(
-            "AURA_LLM_BASE_URL must be an http(s) URL with a host, e.g. http://127.0.0.1:11434/v1 "
-            "(the value is not shown: it may hold credentials)"
-        )
-
-
-def llm_settings(cfg, **overrides) -> LLMSettings:
-    """The chat model's settings from config; ``overrides`` for another model (consolidation, eval)."""
-    settings = {
-        "base_url": cfg["AURA_LLM_BASE_URL"],
-        "model": cfg["AURA_LLM_MODEL"],
-        "api_key": cfg["AURA_LLM_API_KEY"],
-        "timeout": cfg["AURA_LLM_TIMEOUT"],
-        "connect_timeout": cfg["AURA_LLM_CONNECT_TIMEOUT"],
-        "max_retries": cfg["AURA_LLM_MAX_RETRIES"],
-        "backoff": cfg["AURA_LLM_RETRY_BACKOFF"],
-        "max_connections": cfg["AURA_LLM_MAX_CONNECTIONS"],
-    }
-    return LLMSettings(**{**settings, **overrides})
-
-
-def init_llm(app: Flask) -> None:
-    """One pooled client per app, built from config."""
-    app.extensions[EXTENSION_KEY] = LLMClient(llm_settings(app.config))
-
-
-def llm_client() -> LLMClient:
-    return current_app.extensions[EXTENSION_KEY]
+def memory_for_chat(user_id: int, use_memory: bool = True) -> str | None:
+    """The memory text a chat turn may carry, or None (none stored, switched off, or a temporary
+    chat, which does not even read it). The read gives its connection back to the pool at once,
+    so a slow model call never holds one."""
+    memory = get_memory_for_chat(user_id) if use_memory else None
+    return memory.content if memory else None
 
 
 def prepare_chat(
     user_id: int, message: str, history: Sequence[ChatMessage], use_memory: bool = True
 ) -> PreparedChat:
-    """The exact messages the model gets for this user, and whether the memory is among them.
-
-    A temporary chat (``use_memory`` false) does not even read the memory; a user who switched
-    memory off gets none. The read returns its connection to the pool at once, so a slow
-    model call never holds one.
-    """
-    memory = get_memory_for_chat(user_id) if use_memory else None
+    """The exact messages the model gets for this user, and whether the memory is among them."""
     messages = build_messages(
         system_prompt=current_app.config["AURA_SYSTEM_PROMPT"],
-        memory_content=memory.content if memory else None,
+        memory_content=memory_for_chat(user_id, use_memory),
         history=history,
         message=message,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
     )
     memory_used = len(messages) > 1 and messages[1]["role"] == "system"
     return PreparedChat(messages=messages, memory_used=memory_used)
+
+
+@contextmanager
+def model_call(streamed: bool) -> Iterator[None]:
+    """Time the model's answer (until a stream's headers) and count the turn's outcome; a failed
+    call is counted and logged, then re-raised for the protocol to answer in its own shape."""
+    started = time.perf_counter()
+    try:
+        yield
+    except LLMError as error:
+        CHAT_CALLS.labels(error.outcome).inc()
+        current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
+        raise
+    MODEL_LATENCY.observe(time.perf_counter() - started)
+    CHAT_CALLS.labels("streamed" if streamed else "ok").inc()
+
+
+def stream_failed(error: LLMError) -> None:
+    """A stream that broke after it began (its headers already said 200)."""
+    CHAT_CALLS.labels("stream_error").inc()
+    current_app.logger.warning("chat stream failed: %s", error.message)
+
+
+def record_reply(user_id: int, message: str, reply: str, conversation_id: str | None) -> None:
+    """Keep a completed turn for consolidation (aura.conversations), never at the reply's expense:
+    a failure to record is logged, and the user still gets the answer."""
+    if not recording_enabled():
+        return
+    try:
+        record_turn(user_id, message, reply, conversation_id)
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.error("chat turn not recorded: %s", describe_driver_error(error))

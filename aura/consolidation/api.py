@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from aura.api_common import api_blueprint, authorize_write, documented_errors, model_error_response
-from aura.auth import authorize_user
-from aura.chat.llm import LLMError
+from aura.auth.tokens import authorize_user
 from aura.consolidation.proposals import (
     NoProposal,
     ProposalReplaced,
@@ -25,12 +23,15 @@ from aura.consolidation.schemas import (
     ProposalRejectedSchema,
 )
 from aura.consolidation.service import Consolidation, ConsolidationRequest, consolidate
-from aura.errors import error_response
+from aura.llm.errors import LLMError
 from aura.memory.api import handle_memory_errors, written_response
 from aura.memory.preconditions import etag, expected_version
+from aura.memory.schemas import MemorySavedSchema
 from aura.memory.serialize import memory_body
-from aura.memory.service import Actor
-from aura.schemas import IfMatchHeaderSchema, MemorySavedSchema, UserIdPathSchema
+from aura.memory.types import Actor
+from aura.schemas import IfMatchHeaderSchema, UserIdPathSchema
+from aura.web.api_common import api_blueprint, authorize_write, documented_errors, model_error_response
+from aura.web.errors import error_response
 
 blp = api_blueprint(
     "consolidation",

@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from aura.chat.llm import LLMClient, LLMError
 from aura.consolidation.cases import Case, Verdict, check
 from aura.consolidation.merge import memory_limit, merge
 from aura.consolidation.prompt import PromptTemplates
 from aura.consolidation.transcript import build_transcript
+from aura.llm.client import LLMClient
+from aura.llm.errors import LLMError
 from aura.models import utcnow
 
 

@@ -14,11 +14,12 @@ from datetime import date
 
 from flask import Flask, current_app
 
-from aura.chat.llm import Completion, LLMClient, LLMError
-from aura.chat.service import llm_settings
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
 from aura.consolidation.transcript import Transcript
+from aura.llm.client import Completion, LLMClient
+from aura.llm.errors import LLMError
+from aura.llm.settings import llm_settings
 
 _CLIENT_KEY = "aura_consolidation_llm"
 _PROMPTS_KEY = "aura_consolidation_prompts"

@@ -16,20 +16,13 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import scoped_session
 
+from aura import events
+from aura.database import transaction
 from aura.extensions import db
 from aura.memory import statements
-from aura.memory.service import (
-    Actor,
-    Memory,
-    RevisionSource,
-    VersionConflict,
-    audit,
-    get_memory,
-    save_memory,
-    transaction,
-)
+from aura.memory.service import audit, get_memory, save_memory
+from aura.memory.types import Actor, Memory, RevisionSource, VersionConflict
 from aura.models import MemoryProposal, utcnow
-from aura.webhooks.outbox import record_event
 
 
 @dataclass(frozen=True)
@@ -117,7 +110,9 @@ def propose(
         session.add(row)
         session.flush()
         audit(user_id, "proposal", actor, f"held for {reason}", staff_only=False)
-        record_event(session, "memory.proposal_created", user_id, based_on_version, row.source)
+        events.announce(
+            session, events.MemoryEvent(events.PROPOSAL_CREATED, user_id, based_on_version, row.source)
+        )
         if after_write is not None:
             after_write(session)
         proposal = _proposal(row)

@@ -8,11 +8,10 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError, fields, validate, validates
 
+from aura.memory.schemas import MemorySchema, ProposalSchema
 from aura.schemas import (
     TEXT_PATTERN,
     ErrorSchema,
-    MemorySchema,
-    ProposalSchema,
     StrictBoolean,
     StrictSchema,
     conversation_id_field,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.orm import scoped_session
 
-from aura.chat.llm import LLMError
 from aura.consolidation.merge import (
     Merged,
     consolidation_client,
@@ -25,24 +24,17 @@ from aura.consolidation.merge import (
     merge,
     request_options,
 )
+from aura.consolidation.metrics import CONSOLIDATION_SECONDS, CONSOLIDATION_TOKENS, CONSOLIDATIONS
 from aura.consolidation.proposals import Proposal, asks_to_forget, propose, shrinks
 from aura.consolidation.transcript import Transcript, build_transcript
 from aura.database import read_snapshot
-from aura.deadline import outside_request_deadline
 from aura.extensions import db
-from aura.memory.service import (
-    GET_MEMORY,
-    Actor,
-    Memory,
-    MemoryDisabled,
-    RevisionSource,
-    VersionConflict,
-    memory_from_row,
-    save_memory,
-)
+from aura.llm.errors import LLMError
+from aura.memory.service import GET_MEMORY, memory_from_row, save_memory
 from aura.memory.settings import GET_SETTINGS, MemorySettings, effective_mode, settings_from_row
-from aura.metrics import CONSOLIDATION_SECONDS, CONSOLIDATION_TOKENS, CONSOLIDATIONS
+from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, VersionConflict
 from aura.models import utcnow
+from aura.web.deadline import outside_request_deadline
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from aura.api_common import api_blueprint, authorize_write, documented_errors
-from aura.auth import authorize_user
+from aura.auth.tokens import authorize_user
+from aura.conversations.schemas import ConversationPageSchema, ConversationsDeletedSchema
 from aura.conversations.service import delete_turns, list_turns
-from aura.memory.service import Actor
-from aura.schemas import ConversationPageSchema, ConversationsDeletedSchema, PageArgsSchema, UserIdPathSchema
+from aura.memory.types import Actor
+from aura.schemas import PageArgsSchema, UserIdPathSchema
+from aura.web.api_common import api_blueprint, authorize_write, documented_errors
 
 blp = api_blueprint(
     "conversations",

@@ -9,28 +9,17 @@ same transaction makes the user due for background consolidation (aura.jobs).
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from aura.consolidation.credentials import remove_credentials
+from aura.database import transaction
 from aura.extensions import db
 from aura.jobs.queue import enqueue_consolidation
 from aura.jobs.state import Timing, note_turn
 from aura.memory import statements
-from aura.memory.service import Actor, Page, audit, transaction
+from aura.memory.service import audit
+from aura.memory.types import Actor, Page
 from aura.models import ConsolidationState, ConversationTurn, utcnow
-
-_TURN_COLUMNS = (
-    ConversationTurn.id,
-    ConversationTurn.conversation_id,
-    ConversationTurn.message,
-    ConversationTurn.reply,
-    ConversationTurn.created_at,
-)
-TURNS_OLDEST_FIRST = (
-    select(*_TURN_COLUMNS)
-    .where(ConversationTurn.user_id == bindparam("user_id"))
-    .order_by(ConversationTurn.id)
-)
 
 
 def recording_enabled() -> bool:
@@ -65,7 +54,7 @@ def list_turns(user_id: int, page: int = 1, per_page: int = 20) -> Page:
     mine = ConversationTurn.user_id == user_id
     total = db.session.scalar(select(func.count()).select_from(ConversationTurn).where(mine)) or 0
     rows = db.session.execute(
-        select(*_TURN_COLUMNS)
+        select(*statements.TURN_COLUMNS)
         .where(mine)
         .order_by(ConversationTurn.id.desc())
         .limit(per_page)

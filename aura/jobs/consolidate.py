@@ -14,12 +14,14 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from aura.chat.llm import LLMError
 from aura.consolidation.service import ConsolidationRequest, consolidate
+from aura.database import transaction
 from aura.extensions import db
 from aura.jobs import state
 from aura.jobs.metrics import JOBS
-from aura.memory.service import Actor, MemoryDisabled, VersionConflict, transaction
+from aura.jobs.queue import enqueue_consolidation
+from aura.llm.errors import LLMError
+from aura.memory.types import Actor, MemoryDisabled, VersionConflict
 from aura.models import ConversationTurn, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,8 +65,6 @@ def _retry_at(task) -> object:
 
 def consolidate_user(user_id: int, task=None) -> str:
     """Run one user's due consolidation; the outcome, for logs and metrics."""
-    from aura.jobs.queue import enqueue_consolidation
-
     timing = state.Timing.from_config(current_app.config)
     now = utcnow()
     with transaction() as session:
@@ -138,8 +138,6 @@ def _give_back(user_id: int, token: str, outcome: str, job_at=None, still_due: b
 
 def _requeue(user_id: int, when, outcome: str) -> None:
     """Another job holds the user: come back when its lease ends (it may leave turns behind)."""
-    from aura.jobs.queue import enqueue_consolidation
-
     enqueue_consolidation(user_id, max(1.0, (when - utcnow()).total_seconds()))
 
 

@@ -10,6 +10,12 @@ import time
 from huey import Huey
 from huey import signals as huey_signals
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select
+
+from aura.extensions import db
+from aura.jobs.queue import job_queue
+from aura.models import ConsolidationState, utcnow
 
 JOBS = Counter("aura_jobs_total", "Background jobs finished, by task and outcome", ["task", "outcome"])
 JOB_EVENTS = Counter(
@@ -56,8 +62,6 @@ def count_job_events(huey: Huey) -> None:
             with lock:
                 started[task.id] = time.monotonic()
             if task.eta is not None:
-                from aura.models import utcnow
-
                 due = task.eta.replace(tzinfo=utcnow().tzinfo) if task.eta.tzinfo is None else task.eta
                 JOB_START_DELAY.labels(name).observe(max(0.0, (utcnow() - due).total_seconds()))
         elif signal in _ENDED:
@@ -71,8 +75,6 @@ def count_job_events(huey: Huey) -> None:
 def queue_families(huey: Huey | None, due: int | None) -> list:
     """Gauges the web app's /metrics computes at scrape time: jobs waiting in the queue (ready and
     delayed) and users whose consolidation is due. A store that does not answer is left out."""
-    from prometheus_client.core import GaugeMetricFamily
-
     families = []
     if huey is not None:
         try:
@@ -89,3 +91,16 @@ def queue_families(huey: Huey | None, due: int | None) -> list:
             GaugeMetricFamily("aura_consolidations_due", "Users whose consolidation is due now", value=due)
         )
     return families
+
+
+def job_gauges() -> list[Metric]:
+    """The queue's length and the users due now, read when /metrics is scraped."""
+    try:
+        due = db.session.scalar(
+            select(func.count()).select_from(ConsolidationState).where(ConsolidationState.due_at <= utcnow())
+        )
+    except Exception:  # noqa: BLE001 - a database that does not answer: the gauge is left out
+        due = None
+    finally:
+        db.session.rollback()
+    return queue_families(job_queue(), due)

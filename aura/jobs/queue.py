@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 import redis
-from flask import Flask, current_app
+from flask import current_app
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy.engine import make_url
 
@@ -53,26 +53,6 @@ def build_queue(url: str, timeout: float = 2.0) -> Huey:
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(QUEUE_NAME, filename=str(path), results=False, utc=True)
     raise RuntimeError(f"AURA_QUEUE_URL must be redis://... or sqlite:///path, not {url.split(':')[0]!r}")
-
-
-def init_jobs(app: Flask) -> None:
-    """The app's queue and its tasks (the same in the web app, which enqueues, and the worker)."""
-    from aura.jobs.state import Timing
-    from aura.jobs.tasks import register_tasks
-
-    Timing.from_config(app.config)  # refuse impossible timings at start-up
-    url = queue_url(app.config)
-    if url is None:
-        app.extensions[EXTENSION_KEY] = None
-        if app.config["AURA_CONVERSATION_RECORDING"]:
-            app.logger.warning(
-                "conversation recording is on but there is no job queue: turns are kept, nothing "
-                "consolidates them. Set AURA_QUEUE_URL=redis://... (or AURA_RATELIMIT_STORAGE_URI)."
-            )
-        return
-    huey = build_queue(url, float(app.config["AURA_REDIS_TIMEOUT"]))
-    app.extensions[TASKS_KEY] = register_tasks(huey, app)
-    app.extensions[EXTENSION_KEY] = huey
 
 
 def job_queue() -> Huey | None:

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from aura.database import transaction
 from aura.extensions import db
 from aura.jobs.queue import enqueue_consolidation, job_queue
 from aura.memory import statements
-from aura.memory.service import Actor, audit, transaction
+from aura.memory.service import audit
+from aura.memory.types import Actor
 from aura.models import ConsolidationState, ConversationTurn, utcnow
 
 

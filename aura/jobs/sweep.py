@@ -6,12 +6,14 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
+from aura.database import transaction
 from aura.jobs import state
 from aura.jobs.metrics import JOBS
+from aura.jobs.queue import enqueue_consolidation, enqueue_delivery
 from aura.memory.retention import prune_conversation_turns
-from aura.memory.service import transaction
-from aura.models import utcnow
+from aura.models import WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +21,6 @@ log = logging.getLogger(__name__)
 def sweep_due_users() -> int:
     """Queue a job for every user due with no live job or lease: after a lost queue (a Redis
     without persistence restarting), a killed worker, or retries that ran out. How many."""
-    from aura.jobs.queue import enqueue_consolidation
-
     timing = state.Timing.from_config(current_app.config)
     queued = 0
     while True:
@@ -41,11 +41,6 @@ def sweep_due_users() -> int:
 
 def _sweep_deliveries(timing: state.Timing) -> int:
     """Pending webhook deliveries whose attempt is overdue by a lease: their job was lost."""
-    from sqlalchemy import select
-
-    from aura.jobs.queue import enqueue_delivery
-    from aura.models import WebhookDelivery
-
     now = utcnow()
     stale = now - timedelta(seconds=timing.lease_seconds)
     with transaction() as session:

@@ -1,4 +1,8 @@
-"""The worker's tasks, registered on the app's Huey: each runs inside the app's context."""
+"""The app's job queue and the worker's tasks on it, each run inside the app's context.
+
+The one place that knows every task (consolidation, webhook delivery, the periodic sweep and
+pruning): the jobs' wiring, as the app factory is the blueprints'. Tasks queue others through
+aura.jobs.queue by name, never by importing this module."""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 
 from aura.jobs.consolidate import consolidate_user
-from aura.jobs.metrics import count_job_events
+from aura.jobs.metrics import count_job_events, job_gauges
+from aura.jobs.queue import EXTENSION_KEY, TASKS_KEY, build_queue, queue_url
+from aura.jobs.state import Timing
 from aura.jobs.sweep import prune_old_turns, sweep_due_users
+from aura.web.metrics import collect_at_scrape
 from aura.webhooks.delivery import deliver_webhook
 
 
@@ -58,3 +65,21 @@ def register_tasks(huey: Huey, app: Flask) -> Tasks:
     )
     count_job_events(huey)
     return Tasks(consolidate, deliver, sweep, prune)
+
+
+def init_jobs(app: Flask) -> None:
+    """The app's queue and its tasks (the same in the web app, which enqueues, and the worker)."""
+    Timing.from_config(app.config)  # refuse impossible timings at start-up
+    collect_at_scrape(app, job_gauges)
+    url = queue_url(app.config)
+    if url is None:
+        app.extensions[EXTENSION_KEY] = None
+        if app.config["AURA_CONVERSATION_RECORDING"]:
+            app.logger.warning(
+                "conversation recording is on but there is no job queue: turns are kept, nothing "
+                "consolidates them. Set AURA_QUEUE_URL=redis://... (or AURA_RATELIMIT_STORAGE_URI)."
+            )
+        return
+    huey = build_queue(url, float(app.config["AURA_REDIS_TIMEOUT"]))
+    app.extensions[TASKS_KEY] = register_tasks(huey, app)
+    app.extensions[EXTENSION_KEY] = huey

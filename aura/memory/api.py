@@ -6,30 +6,27 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from aura.api_common import api_blueprint, authorize_write, documented_errors
-from aura.auth import authorize_user
-from aura.errors import error_response
+from aura.auth.tokens import authorize_user
 from aura.memory import service
 from aura.memory.export import export_memory
 from aura.memory.preconditions import etag, expected_version, precondition_failed
-from aura.memory.serialize import export_document, memory_body
-from aura.memory.settings import get_settings, update_settings
-from aura.schemas import (
+from aura.memory.schemas import (
     ExportSchema,
-    IfMatchHeaderSchema,
     MemoryDeletedSchema,
     MemoryEnvelopeSchema,
     MemoryRestoredSchema,
     MemorySavedSchema,
     MemorySaveSchema,
-    PageArgsSchema,
     RestoreSchema,
     RevisionPageSchema,
-    RevisionPathSchema,
     SettingsEnvelopeSchema,
     SettingsSchema,
-    UserIdPathSchema,
 )
+from aura.memory.serialize import export_document, memory_body
+from aura.memory.settings import get_settings, update_settings
+from aura.schemas import IfMatchHeaderSchema, PageArgsSchema, RevisionPathSchema, UserIdPathSchema
+from aura.web.api_common import api_blueprint, authorize_write, documented_errors
+from aura.web.errors import error_response
 
 blp = api_blueprint("memory", __name__, url_prefix="/api/v1/memory", description="Per-user memory store")
 

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from aura.conversations.service import TURNS_OLDEST_FIRST
-from aura.database import read_snapshot
+from aura.database import read_snapshot, transaction
 from aura.extensions import db
-from aura.memory.service import GET_MEMORY, Actor, Memory, audit, memory_from_row, transaction
+from aura.memory.service import GET_MEMORY, audit, memory_from_row
 from aura.memory.settings import GET_SETTINGS, MemorySettings, settings_from_row
+from aura.memory.statements import TURNS_OLDEST_FIRST
+from aura.memory.types import Actor, Memory
 from aura.models import MemoryProposal, MemoryRevision, utcnow
 
 EXPORT_FORMAT = 1

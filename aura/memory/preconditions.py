@@ -10,9 +10,10 @@ import re
 
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from aura.errors import error_response
-from aura.memory.service import VersionConflict, get_memory
+from aura.memory.service import get_memory
+from aura.memory.types import VersionConflict
 from aura.schemas import IF_MATCH_PATTERN
+from aura.web.errors import error_response
 
 _IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
@@ -22,7 +23,7 @@ def etag(version: int) -> str:
 
 
 def _refused(error_class: type[HTTPException], message: str, location: str, field: str, detail: str):
-    """An HTTP error carrying field details the way webargs reports them (see aura.errors)."""
+    """An HTTP error carrying field details the way webargs reports them (see aura.web.errors)."""
     error = error_class(message)
     error.data = {"message": message, "messages": {location: {field: [detail]}}}
     return error

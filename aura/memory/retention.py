@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
+from aura.database import transaction
 from aura.extensions import db
-from aura.memory.service import transaction
 from aura.models import AuditEvent, ConversationTurn, MemoryRevision, User, utcnow
 
 BATCH_SIZE = 5_000  # audit entries per delete

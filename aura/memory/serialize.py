@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from aura.memory.export import EXPORT_FORMAT, MemoryExport
-from aura.memory.service import Memory
-from aura.schemas import ExportSchema
+from aura.memory.schemas import ExportSchema
+from aura.memory.types import Memory
 
 _export_schema = ExportSchema()
 

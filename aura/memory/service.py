@@ -7,22 +7,28 @@ after another: an erasure cannot be undone by a save racing it, and a conditiona
 
 from __future__ import annotations
 
-import enum
-import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import scoped_session
 
-from aura.database import single_statement
+from aura import events
+from aura.database import single_statement, transaction
 from aura.extensions import db
 from aura.memory import statements
-from aura.metrics import MEMORY_SAVES
+from aura.memory.metrics import MEMORY_SAVES
+from aura.memory.types import (
+    FRONTEND,
+    Actor,
+    Memory,
+    MemoryDisabled,
+    Page,
+    RevisionNotFound,
+    RevisionSource,
+    VersionConflict,
+)
 from aura.models import (
     AuditEvent,
     ConsolidationState,
@@ -33,80 +39,6 @@ from aura.models import (
     UserMemory,
     utcnow,
 )
-from aura.webhooks.outbox import record_event, webhooks_configured
-
-
-class RevisionSource(enum.StrEnum):
-    """Who wrote a revision: the frontend's regeneration, a staff edit, a restore, or AURA itself."""
-
-    FRONTEND = "frontend"
-    STAFF = "staff"
-    RESTORE = "restore"
-    CONSOLIDATION = "consolidation"  # AURA merged recent turns into the memory through a model
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is writing: a label for display (token name, staff email) and the staff id if staff."""
-
-    label: str | None = None
-    staff_id: int | None = None
-
-
-FRONTEND = Actor()
-
-
-@dataclass(frozen=True)
-class Memory:
-    """A memory as callers see it, detached from the ORM session."""
-
-    user_id: int
-    content: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-    # True when ``total`` is a floor: counting every match would cost more than it tells.
-    more: bool = False
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.per_page) if self.total else 0
-
-
-class RevisionNotFound(LookupError):
-    """The revision does not exist, or belongs to another user."""
-
-
-class MemoryDisabled(Exception):
-    """The user switched memory off: nothing may be stored until they switch it back on."""
-
-
-class VersionConflict(Exception):
-    """The memory is no longer at the version the writer expected; ``current`` is what it is now."""
-
-    def __init__(self, expected: int, current: Memory | None) -> None:
-        super().__init__(f"expected version {expected}, found {current.version if current else 'none'}")
-        self.expected = expected
-        self.current = current
-
-
-@contextmanager
-def transaction() -> Iterator[scoped_session]:
-    """Commit everything done inside, or nothing: one transaction per service call."""
-    try:
-        yield db.session
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def audit(
@@ -192,8 +124,8 @@ def save_memory(
     """
     write = _new_write(user_id, content, source, actor, details)
     hot_path = actor.staff_id is None and expected_version is None and details is None and after_write is None
-    # With webhooks on, the save also writes its event (aura.webhooks.outbox) in its transaction.
-    if hot_path and db.engine.dialect.name == "postgresql" and not webhooks_configured():
+    # With a subscriber to memory events (webhooks), the save also runs it in its transaction.
+    if hot_path and db.engine.dialect.name == "postgresql" and not events.subscribed():
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
         with single_statement(db.engine) as conn:
             row = statements.save_in_one_statement(conn, write)
@@ -205,7 +137,7 @@ def save_memory(
         version, number = _lock_for_write(user_id, expected_version)
         row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
-        record_event(session, "memory.updated", user_id, row.version, str(source))
+        events.announce(session, events.MemoryEvent(events.UPDATED, user_id, row.version, str(source)))
         if after_write is not None:
             after_write(session)
     MEMORY_SAVES.labels(str(source)).inc()
@@ -224,7 +156,9 @@ def restore_revision(
             session, _new_write(user_id, content, RevisionSource.RESTORE, actor), version, number
         )
         audit(user_id, "restore", actor, f"revision {revision.number}")
-        record_event(session, "memory.updated", user_id, row.version, str(RevisionSource.RESTORE))
+        events.announce(
+            session, events.MemoryEvent(events.UPDATED, user_id, row.version, str(RevisionSource.RESTORE))
+        )
     MEMORY_SAVES.labels(str(RevisionSource.RESTORE)).inc()
     return _memory(user_id, content, row)
 
@@ -284,7 +218,7 @@ def delete_memory(user_id: int, actor: Actor = FRONTEND, keep_history: bool = Fa
         audit(user_id, "delete" if keep_history else "erase", actor)
         if deleted:
             kind = "delete" if keep_history else "erasure"
-            record_event(session, "memory.deleted", user_id, locked.memory_version, kind)
+            events.announce(session, events.MemoryEvent(events.DELETED, user_id, locked.memory_version, kind))
     return bool(deleted)
 
 

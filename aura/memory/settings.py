@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import bindparam, select
 
+from aura import events
+from aura.database import transaction
 from aura.extensions import db
-from aura.memory.service import Actor, audit, transaction
+from aura.memory.service import audit
 from aura.memory.statements import set_memory_settings
+from aura.memory.types import Actor
 from aura.models import User, utcnow
-from aura.webhooks.outbox import record_event
 
 GET_ENABLED = select(User.memory_enabled).where(User.id == bindparam("user_id"))
 GET_SETTINGS = select(User.memory_enabled, User.consolidation_mode).where(User.id == bindparam("user_id"))
@@ -61,5 +63,5 @@ def update_settings(
         settings = get_settings(user_id)
         if settings != before:
             source = "staff" if actor.staff_id is not None else "api"
-            record_event(session, "memory.settings_changed", user_id, None, source)
+            events.announce(session, events.MemoryEvent(events.SETTINGS_CHANGED, user_id, None, source))
     return settings

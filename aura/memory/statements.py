@@ -35,7 +35,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from aura.models import JsonDocument, MemoryRevision, User, UserMemory, UTCDateTime
+from aura.models import ConversationTurn, JsonDocument, MemoryRevision, User, UserMemory, UTCDateTime
+
+# A user's recorded chat turns, read by conversations (list) and the data export alike.
+TURN_COLUMNS = (
+    ConversationTurn.id,
+    ConversationTurn.conversation_id,
+    ConversationTurn.message,
+    ConversationTurn.reply,
+    ConversationTurn.created_at,
+)
+TURNS_OLDEST_FIRST = (
+    select(*TURN_COLUMNS)
+    .where(ConversationTurn.user_id == bindparam("user_id"))
+    .order_by(ConversationTurn.id)
+)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from standardwebhooks import Webhook
 
 EXTENSION_KEY = "aura_webhooks"
@@ -30,8 +30,8 @@ def receiver_urls(raw: str) -> list[str]:
     return urls
 
 
-def init_webhooks(app: Flask) -> None:
-    """The receivers (empty: no events are written at all) and the signer."""
+def load_webhooks(app: Flask) -> bool:
+    """Check and keep the receivers (empty: no events are written at all) and the signer; any?"""
     urls = receiver_urls(app.config["AURA_WEBHOOK_URLS"])
     secret = app.config["AURA_WEBHOOK_SECRET"]
     if urls and not secret.startswith("whsec_"):
@@ -49,3 +49,16 @@ def init_webhooks(app: Flask) -> None:
                 f"AURA_WEBHOOK_SECRET is not a valid whsec_ secret ({error.__class__.__name__})"
             ) from None
     app.extensions[EXTENSION_KEY] = (urls, signer)
+    return bool(urls)
+
+
+def webhooks_configured() -> bool:
+    return has_app_context() and bool(current_app.extensions.get(EXTENSION_KEY, ((), None))[0])
+
+
+def receivers() -> list[str]:
+    return current_app.extensions[EXTENSION_KEY][0]
+
+
+def signer() -> Webhook:
+    return current_app.extensions[EXTENSION_KEY][1]

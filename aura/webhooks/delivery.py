@@ -15,10 +15,10 @@ import httpx
 from flask import current_app
 from prometheus_client import Counter
 
+from aura.database import transaction
 from aura.extensions import db
-from aura.memory.service import transaction
 from aura.models import WebhookDelivery, utcnow
-from aura.webhooks.config import EXTENSION_KEY
+from aura.webhooks.config import signer
 
 log = logging.getLogger(__name__)
 WEBHOOK_DELIVERIES = Counter(
@@ -33,7 +33,6 @@ class DeliveryFailed(Exception):
 
 def _send(delivery: WebhookDelivery) -> tuple[int | None, str | None]:
     """POST the signed event; (status, error) with error None on a 2xx."""
-    signer = current_app.extensions[EXTENSION_KEY][1]
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     now = utcnow()
     headers = {
@@ -41,7 +40,7 @@ def _send(delivery: WebhookDelivery) -> tuple[int | None, str | None]:
         "user-agent": "aura-webhooks",
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signer.sign(delivery.message_id, now, body),
+        "webhook-signature": signer().sign(delivery.message_id, now, body),
     }
     cfg = current_app.config
     timeout = httpx.Timeout(cfg["AURA_WEBHOOK_TIMEOUT"], connect=cfg["AURA_WEBHOOK_CONNECT_TIMEOUT"])

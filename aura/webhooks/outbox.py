@@ -1,54 +1,60 @@
-"""Memory events, written in the same transaction as the change they announce (an outbox).
+"""Memory events become webhook deliveries, written in the same transaction as the change they
+announce (an outbox): the memory layer's events (aura.events) have this as their listener.
 
-Only when AURA_WEBHOOK_URLS is set: otherwise nothing is written and the hot path is what it
-was. After the transaction commits, each new delivery is queued for the worker; one that could
-not be queued is found by the periodic sweep.
+Only when AURA_WEBHOOK_URLS is set (init_webhooks subscribes then): otherwise nothing listens and
+the hot path is what it was. After the transaction commits, each new delivery is queued for the
+worker; one that could not be queued is found by the periodic sweep.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from flask import current_app, has_app_context
-from sqlalchemy import event
+from flask import Flask
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from aura import events
+from aura.extensions import db
+from aura.jobs.queue import enqueue_delivery
 from aura.models import WebhookDelivery, utcnow
-from aura.webhooks.config import EXTENSION_KEY
+from aura.webhooks.config import load_webhooks, receivers
 
-EVENT_TYPES = ("memory.updated", "memory.deleted", "memory.proposal_created", "memory.settings_changed")
 _PENDING_KEY = "aura_webhook_deliveries"
 
 
-def webhooks_configured() -> bool:
-    return has_app_context() and bool(current_app.extensions.get(EXTENSION_KEY, ((), None))[0])
+def init_webhooks(app: Flask) -> None:
+    """Check the settings and, when there are receivers, listen to the app's memory events."""
+    if load_webhooks(app):
+        events.subscribe(app, record_event)
 
 
-def record_event(session: Session, event_type: str, user_id: int, version: int | None, source: str) -> None:
-    """Write ``event_type`` for every receiver in the caller's transaction (no memory text, ever)."""
-    if not webhooks_configured():
-        return
-    assert event_type in EVENT_TYPES, event_type
+def record_event(session: Session, memory_event: events.MemoryEvent) -> None:
+    """Write the event for every receiver in the caller's transaction (no memory text, ever)."""
     now = utcnow()
     message_id = f"msg_{uuid.uuid4().hex}"
     payload = {
-        "type": event_type,
+        "type": memory_event.type,
         "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": {"user_id": user_id, "version": version, "source": source},
+        "data": {
+            "user_id": memory_event.user_id,
+            "version": memory_event.version,
+            "source": memory_event.source,
+        },
     }
     rows = [
         WebhookDelivery(
             message_id=message_id,
             url=url,
-            event_type=event_type,
-            user_id=user_id,
+            event_type=memory_event.type,
+            user_id=memory_event.user_id,
             payload=payload,
             state="pending",
             attempts=0,
             next_attempt_at=now,
             created_at=now,
         )
-        for url in current_app.extensions[EXTENSION_KEY][0]
+        for url in receivers()
     ]
     session.add_all(rows)
     session.flush()
@@ -58,12 +64,7 @@ def record_event(session: Session, event_type: str, user_id: int, version: int |
 @event.listens_for(Session, "after_commit")
 def _queue_committed_deliveries(session: Session) -> None:
     """The change committed: hand its events to the worker (the request does not wait for them)."""
-    pending = session.info.pop(_PENDING_KEY, None)
-    if not pending:
-        return
-    from aura.jobs.queue import enqueue_delivery
-
-    for delivery_id in pending:
+    for delivery_id in session.info.pop(_PENDING_KEY, None) or ():
         enqueue_delivery(delivery_id)
 
 
@@ -74,10 +75,6 @@ def _forget_rolled_back_deliveries(session: Session) -> None:
 
 def recent_deliveries(user_id: int, limit: int = 10) -> list[WebhookDelivery]:
     """The user's latest webhook deliveries, newest first (admin user page)."""
-    from sqlalchemy import select
-
-    from aura.extensions import db
-
     return list(
         db.session.scalars(
             select(WebhookDelivery)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from aura.staff import create_staff
+from aura.auth.staff import create_staff
 
 STAFF_EMAIL = "support@aura.example"
 STAFF_PASSWORD = "correct horse battery staple"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from aura.staff import set_password
+from aura.auth.staff import set_password
 from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, TOKEN_RE, csrf_from
 
 

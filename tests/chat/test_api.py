@@ -9,7 +9,7 @@ import threading
 import httpx
 import pytest
 
-from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT
+from aura.config import DEFAULT_SYSTEM_PROMPT
 from tests.conftest import AUTH, FAKE_API_KEY, LiveServer, service_client
 from tests.fake_llm import Answer
 

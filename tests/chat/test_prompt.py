@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aura.chat.prompt import DEFAULT_SYSTEM_PROMPT, build_messages
+from aura.chat.prompt import build_messages
+from aura.config import DEFAULT_SYSTEM_PROMPT
 
 SYSTEM = "You are AURA, an advanced assistant."
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from aura.auth.staff import create_staff
 from aura.models import AuditEvent, ConsolidationState
-from aura.staff import create_staff
 from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_from
 from tests.fake_llm import Answer
 from tests.jobs.conftest import wait_for

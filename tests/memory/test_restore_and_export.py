@@ -73,7 +73,7 @@ class TestRestore:
         assert client.get("/api/v1/memory/1").get_json()["memory"]["content"] == "two"
 
     def test_a_user_token_may_only_restore_its_own_revisions(self, client, app):
-        from aura.auth import mint_user_token
+        from aura.auth.tokens import mint_user_token
 
         save(client, 1, "one")
         with app.app_context():

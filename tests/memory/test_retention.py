@@ -172,7 +172,7 @@ def test_prune_walks_the_users_in_short_batches_and_resumes_after_a_user(app, db
 
 
 def test_the_progress_line_says_how_far_how_fast_and_where_to_resume(capsys):
-    from aura.cli import ProgressLine
+    from aura.memory.cli import ProgressLine
     from aura.memory.retention import PruneProgress
 
     line = ProgressLine()

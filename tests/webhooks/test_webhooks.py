@@ -170,7 +170,7 @@ def test_deliveries_and_their_outcomes_show_on_the_admin_page_and_in_metrics(
 ):
     import httpx
 
-    from aura.staff import create_staff
+    from aura.auth.staff import create_staff
     from tests.admin.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_from
     from tests.jobs.test_background import _sample
     from tests.processes import free_port

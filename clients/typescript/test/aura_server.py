@@ -21,7 +21,7 @@ from flask_migrate import upgrade  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from aura import MIGRATIONS_DIR, create_app  # noqa: E402
-from aura.auth import mint_user_token  # noqa: E402
+from aura.auth.tokens import mint_user_token  # noqa: E402
 from tests.conftest import SERVICE_TOKEN  # noqa: E402
 from tests.fake_llm import Answer, FakeLLM  # noqa: E402
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,81 +16,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from flask import Flask, current_app
 
+from aura.llm.errors import (
+    LLMError,
+    LLMNotConfigured,
+    LLMTimeout,
+    LLMUnreachable,
+    provider_error,
+    upstream_message,
+)
+from aura.llm.settings import LLMSettings, llm_settings
+
+EXTENSION_KEY = "aura_llm"
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-MAX_RETRY_AFTER_SECONDS = 10.0
-
-
-class LLMError(Exception):
-    """A model call that failed; ``status`` is the HTTP code the API should answer with,
-    ``code`` the JSON error's code, and ``outcome`` how /metrics counts it."""
-
-    status = 502
-    code = "model_error"
-    outcome = "model_error"
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-
-
-class LLMNotConfigured(LLMError):
-    status = 503
-    code = "model_not_configured"
-    outcome = "not_configured"
-
-
-class LLMUnreachable(LLMError):
-    """No connection to the model server (refused, reset, DNS) after every retry."""
-
-    code = "model_unavailable"
-
-
-class LLMRateLimited(LLMError):
-    """The model kept answering 429: "try later" (503 with Retry-After), not "broken" (502)."""
-
-    status = 503
-    code = "model_rate_limited"
-    outcome = "model_rate_limited"
-    DEFAULT_RETRY_AFTER = 5.0
-
-
-class LLMTimeout(LLMError):
-    status = 504
-    code = "model_timeout"
-    outcome = "timeout"
-
-
-@dataclass(frozen=True)
-class LLMSettings:
-    base_url: str
-    model: str
-    api_key: str = ""
-    timeout: float = 60.0
-    connect_timeout: float = 5.0
-    max_retries: int = 2
-    backoff: float = 0.5
-    max_connections: int = 1000
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.base_url and self.model)
-
-    @property
-    def host(self) -> str:
-        """host[:port] of the model server, for logs: never the URL's user, password or query."""
-        url = httpx.URL(self.base_url)
-        return f"{url.host}:{url.port}" if url.port else url.host
-
-    @property
-    def completions_url(self) -> str:
-        """Accept both http://host:11434 and http://host:11434/v1 as the base URL."""
-        base = self.base_url.rstrip("/")
-        if not base.endswith("/v1"):
-            base += "/v1"
-        return base + "/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -109,50 +48,6 @@ class StreamEvent:
     done: bool = False
     model: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER_SECONDS)
-    except (KeyError, ValueError):
-        return None
-
-
-_URL_CREDENTIALS = re.compile(r"(\w+://)[^/\s:@]+:[^/\s@]*@")
-_SECRET_LOOKING = re.compile(r"(Bearer\s+|sk-)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
-MAX_UPSTREAM_MESSAGE = 300
-
-
-def upstream_message(payload: Any, api_key: str = "") -> str:
-    """The model server's own error text (OpenAI, LiteLLM, vLLM, Ollama shapes), safe to pass on:
-    no API key, bearer token or URL credentials, no control characters, at most 300 characters."""
-    error = payload.get("error", payload) if isinstance(payload, dict) else payload
-    if isinstance(error, dict):
-        error = error.get("message") or error.get("detail") or ""
-    text = str(error or "")
-    if api_key:
-        text = text.replace(api_key, "[redacted]")
-    text = _SECRET_LOOKING.sub(lambda m: m.group(1) + "[redacted]", _URL_CREDENTIALS.sub(r"\1", text))
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    return text[:MAX_UPSTREAM_MESSAGE]
-
-
-def _response_message(response: httpx.Response, api_key: str) -> str:
-    try:
-        return upstream_message(response.json(), api_key)
-    except ValueError:
-        return upstream_message(response.text, api_key)
-
-
-def _provider_error(response: httpx.Response, api_key: str) -> LLMError:
-    if response.status_code == 429:
-        return LLMRateLimited(
-            "The language model is rate-limiting requests; try again shortly.",
-            _retry_after(response) or LLMRateLimited.DEFAULT_RETRY_AFTER,
-        )
-    detail = _response_message(response, api_key)
-    message = f"The language model answered with HTTP {response.status_code}"
-    return LLMError(f"{message}: {detail}" if detail else f"{message}.")
 
 
 def _read_whole(response: httpx.Response) -> None:
@@ -217,12 +112,18 @@ class LLMClient:
         return {name: min(value, left) for name, value in self._timeout.items()}
 
     def _send(
-        self, messages: list[dict], stream: bool, deadline: float | None = None, options: dict | None = None
+        self,
+        messages: list[dict],
+        stream: bool,
+        deadline: float | None = None,
+        options: dict | None = None,
+        body: dict | None = None,
     ) -> httpx.Response:
         """POST with retries; returns a 200 response (open, when streaming) or raises LLMError.
 
         With ``deadline`` (time.monotonic()), every attempt and every wait between attempts ends
-        by then: several calls can share one time budget.
+        by then: several calls can share one time budget. ``body``: a whole request from a caller
+        that speaks the protocol itself (sent as it is, model included), instead of ``messages``.
         """
         if not self.settings.configured:
             raise LLMNotConfigured(
@@ -235,7 +136,7 @@ class LLMClient:
             request = httpx.Request(
                 "POST",
                 self._url,
-                json=self._payload(messages, stream, options),
+                json=body if body is not None else self._payload(messages, stream, options),
                 headers=self._headers,
                 extensions={"timeout": self._timeouts(deadline)},
             )
@@ -258,11 +159,11 @@ class LLMClient:
                 if response.status_code == 200:
                     return response
                 _read_whole(response)  # an error body is small; it says what went wrong
-                if stream and self._stream_usage and _rejects_stream_options(response):
+                if body is None and stream and self._stream_usage and _rejects_stream_options(response):
                     log.warning("LLM server does not accept stream_options; streaming without usage")
                     self._stream_usage = False
                     return self._send(messages, stream)
-                error = _provider_error(response, self.settings.api_key)
+                error = provider_error(response, self.settings.api_key)
                 log.warning("LLM attempt %d/%d: %s", attempt, attempts, error.message)
                 if response.status_code not in RETRYABLE_STATUS:
                     raise error
@@ -293,8 +194,38 @@ class LLMClient:
         response = self._send(messages, stream=True)
         return self._relay(response)
 
+    def complete_raw(self, body: dict) -> dict:
+        """A whole chat.completion for a request built by a caller that speaks the protocol itself
+        (AURA's OpenAI-compatible endpoint): sent as it is, answered as the model wrote it."""
+        response = self._send([], stream=False, body=body)
+        try:
+            data = response.json()
+        except ValueError:
+            raise LLMError("The language model sent a response AURA could not read.") from None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise LLMError("The language model sent a response AURA could not read.")
+        return data
+
+    def open_raw_stream(self, body: dict) -> Iterator[dict]:
+        """Like open_stream for a caller's own request: connects now, then yields each
+        chat.completion.chunk as the model sent it (LLMError if the stream breaks)."""
+        return self._chunks(self._send([], stream=True, body=body))
+
     def _relay(self, response: httpx.Response) -> Iterator[StreamEvent]:
-        model, usage, finished = self.settings.model, {}, False
+        model, usage = self.settings.model, {}
+        for chunk in self._chunks(response):
+            model = chunk.get("model") or model
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    yield StreamEvent(content=content)
+        yield StreamEvent(done=True, model=model, usage=usage)
+
+    def _chunks(self, response: httpx.Response) -> Iterator[dict]:
+        """Every chunk of an SSE stream until [DONE]; a stream that breaks, or ends without [DONE]
+        or a finish_reason, raises LLMError (a cut-off reply never passes for a whole one)."""
+        finished = False
         try:
             for line in response.iter_lines():
                 if not line.startswith("data:"):
@@ -307,18 +238,16 @@ class LLMClient:
                     chunk = json.loads(data)
                 except ValueError:
                     raise LLMError("The language model sent a stream AURA could not read.") from None
-                if isinstance(chunk, dict) and chunk.get("error"):
+                if not isinstance(chunk, dict):
+                    raise LLMError("The language model sent a stream AURA could not read.")
+                if chunk.get("error"):
                     # Gateways such as LiteLLM report a failure inside a 200 stream they already began.
                     detail = upstream_message(chunk, self.settings.api_key) or "no details"
                     log.warning("LLM stream error: %s", detail)
                     raise LLMError(f"The language model failed mid-stream: {detail}")
-                model = chunk.get("model") or model
-                usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or []:
                     finished = finished or bool(choice.get("finish_reason"))
-                    content = (choice.get("delta") or {}).get("content")
-                    if content:
-                        yield StreamEvent(content=content)
+                yield chunk
             if not finished:
                 # A connection closed early looks like a normal end of body: only [DONE] or a
                 # finish_reason tells a complete reply from a cut-off one.
@@ -329,4 +258,12 @@ class LLMClient:
             raise LLMError("The connection to the language model broke mid-stream.") from None
         finally:
             response.close()
-        yield StreamEvent(done=True, model=model, usage=usage)
+
+
+def init_llm(app: Flask) -> None:
+    """One pooled client per app, built from config."""
+    app.extensions[EXTENSION_KEY] = LLMClient(llm_settings(app.config))
+
+
+def llm_client() -> LLMClient:
+    return current_app.extensions[EXTENSION_KEY]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from limits.errors import StorageError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, interrupted_by_deadline
-from aura.error_codes import DEFAULT_CODES
 from aura.extensions import db
+from aura.web.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, interrupted_by_deadline
+from aura.web.error_codes import DEFAULT_CODES
 
 FRIENDLY_MESSAGES = {
     400: "The request body is not valid JSON.",
@@ -55,8 +56,28 @@ def with_code(error: HTTPException, code: str) -> HTTPException:
     return error
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
+ERROR_FORMATS_KEY = "aura_error_formats"
+# (status, message, field errors, headers, code) -> the response, in a protocol's own error shape
+ErrorFormat = Callable[[int, str, dict, dict, "str | None"], Response]
+
+
+def register_error_format(app: Flask, path_prefix: str, error_format: ErrorFormat) -> None:
+    """Answer errors under ``path_prefix`` in another protocol's shape (OpenAI's under /v1/)."""
+    app.extensions.setdefault(ERROR_FORMATS_KEY, {})[path_prefix] = error_format
+
+
+def _error_format() -> ErrorFormat | None:
+    """The JSON error shape for this request's path; None: an HTML page."""
+    for prefix, error_format in current_app.extensions.get(ERROR_FORMATS_KEY, {}).items():
+        if request.path.startswith(prefix):
+            return error_format
+    if request.path.startswith("/api/"):
+        return _standard_error
+    return None
+
+
+def _standard_error(status: int, message: str, errors: dict, headers: dict, code: str | None) -> Response:
+    return error_response(status, message, errors, headers, code=code)
 
 
 def _field_errors(data: dict) -> dict:
@@ -98,7 +119,8 @@ def handle_http_exception(error: HTTPException, code: str | None = None):
     # Keep what the exception says about itself (Allow, WWW-Authenticate, Retry-After).
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     headers.update(data.get("headers") or {})
-    if not wants_json():
+    error_format = _error_format()
+    if error_format is None:
         # No URL adapter: Flask could not bind the request to a host (an untrusted Host header),
         # so the usual page, whose links are built with url_for, cannot be rendered.
         template = "error.html" if request_ctx.url_adapter is not None else "bare_error.html"
@@ -106,14 +128,14 @@ def handle_http_exception(error: HTTPException, code: str | None = None):
         return response if not headers else (*response, headers)
     code = code or data.get("error_code")
     status = error.code or 500
-    return error_response(status, _message_for(error, data), _field_errors(data), headers, code=code)
+    return error_format(status, _message_for(error, data), _field_errors(data), headers, code)
 
 
 def handle_database_unavailable(error: Exception):
     """A database that is down, hung or saturated is not the client's fault, nor a crash: 503.
 
     Covers connection failures and server-side timeouts (OperationalError), no free pooled
-    connection within AURA_DB_POOL_TIMEOUT, and the request deadline (aura.deadline).
+    connection within AURA_DB_POOL_TIMEOUT, and the request deadline (aura.web.deadline).
     """
     db.session.rollback()
     abandon_pool_if_deadline_hit(error, db.engine)

@@ -1,7 +1,7 @@
 """One log line per request (id, method, path, status, latency); never bodies, tokens or memory text.
 
 With AURA_LOG_FORMAT=json the line is a JSON object that also names the endpoint template,
-the kind of caller and the user acted for (aura.log_format).
+the kind of caller and the user acted for (aura.web.log_format).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 
 from flask import Flask, g, request
 
-from aura.log_format import install_log_handler
+from aura.web.log_format import install_log_handler
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is reused only if it is short and plain, so it cannot forge log lines.

@@ -24,8 +24,8 @@ from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from aura.auth import Principal
-from aura.errors import describe_driver_error
+from aura.auth.tokens import Principal
+from aura.web.errors import describe_driver_error
 
 # Setting -> what it limits (also the order they are checked in config validation).
 LIMIT_SETTINGS = {
@@ -75,7 +75,7 @@ def init_rate_limits(app: Flask) -> None:
     storage = storage_from_string(uri, wrap_exceptions=True, **redis_pool_options(uri, app.config))
     app.extensions[_LIMITER_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](storage)
     # Failed authentications are still counted, per process, while Redis is unreachable: reads
-    # keep working without letting password-guessing through unlimited (aura.rate_limits).
+    # keep working without letting password-guessing through unlimited (aura.web.rate_limits).
     app.extensions[_FALLBACK_KEY] = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](
         storage_from_string("memory://")
     )

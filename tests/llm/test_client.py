@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from aura.chat.llm import LLMClient, LLMError, LLMNotConfigured, LLMSettings, LLMTimeout
+from aura.llm.client import LLMClient
+from aura.llm.errors import LLMError, LLMNotConfigured, LLMTimeout
+from aura.llm.settings import LLMSettings
 from tests.fake_llm import Answer
 
 MESSAGES = [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from aura.deadline import gevent_is_active
+from aura.web.deadline import gevent_is_active
 
 
 def init_fair_turns(app: Flask) -> None:

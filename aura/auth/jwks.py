@@ -18,9 +18,9 @@ import time
 
 from jwt import PyJWK, PyJWKClient, PyJWKClientConnectionError, PyJWKClientError, PyJWKSet, PyJWTError
 
-from aura.deadline import outside_request_deadline
+from aura.web.deadline import outside_request_deadline
 
-log = logging.getLogger("aura.jwks")
+log = logging.getLogger("aura.auth.jwks")
 
 
 class KeySet:

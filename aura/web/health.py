@@ -10,9 +10,9 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from aura.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, probe_deadline
 from aura.extensions import db
-from aura.rate_limits import storage_state
+from aura.web.deadline import DatabaseDeadlineExceeded, abandon_pool_if_deadline_hit, probe_deadline
+from aura.web.rate_limits import storage_state
 
 bp = Blueprint("health", __name__)
 

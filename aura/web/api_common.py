@@ -9,12 +9,12 @@ from flask import Flask, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import Unauthorized
 
-from aura.auth import Principal, authorize_user, require_api_auth
-from aura.chat.llm import LLMError
-from aura.errors import error_response
-from aura.json_body import JsonBodyParser
-from aura.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
+from aura.auth.tokens import Principal, authorize_user, require_api_auth
+from aura.llm.errors import LLMError
 from aura.schemas import MAX_USER_ID, USER_ID_STRING, PreconditionFailedSchema, UserId
+from aura.web.errors import error_response
+from aura.web.json_body import JsonBodyParser
+from aura.web.rate_limits import count_auth_failure, count_for_user, refuse_if_too_many_auth_failures
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON body or header",

@@ -1,4 +1,6 @@
-"""Prometheus metrics at /metrics: requests, saves, chat and the database pool, across all workers.
+"""Prometheus metrics at /metrics, across all workers: what every feature counts, plus what it
+computes at scrape time (collect_at_scrape). Each feature defines its own collectors beside its
+code (aura.memory.metrics, aura.chat.metrics, ...); this module counts requests and serves them.
 
 gunicorn runs several worker processes; prometheus-client's multiprocess mode lets each write
 its samples to files in PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it up), and one scrape
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
@@ -18,13 +21,11 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from prometheus_client.core import Metric
 
 REQUESTS = Counter("aura_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -33,29 +34,9 @@ LATENCY = Histogram(
     ["method", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-MEMORY_SAVES = Counter("aura_memory_saves_total", "Memories written", ["source"])
-CHAT_CALLS = Counter("aura_chat_calls_total", "Chat turns by outcome", ["outcome"])
-MODEL_LATENCY = Histogram(
-    "aura_chat_model_seconds",
-    "Time until the model's answer began (the whole reply, or a stream's headers)",
-    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-)
-# Consolidations by outcome: changed, unchanged, preview, conflict (lost the race twice, or a pinned
-# version moved), memory_disabled, or the model failure (model_error, timeout, bad_answer...).
-CONSOLIDATIONS = Counter("aura_consolidations_total", "Memory consolidations by outcome", ["outcome"])
-CONSOLIDATION_SECONDS = Histogram(
-    "aura_consolidation_seconds",
-    "Time a consolidation took, model calls included",
-    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
-)
-CONSOLIDATION_TOKENS = Counter(
-    "aura_consolidation_tokens_total", "Model tokens spent on consolidations", ["kind"]
-)
-POOL_IN_USE = Gauge(
-    "aura_db_pool_connections_in_use", "Database connections checked out", multiprocess_mode="livesum"
-)
 
 bp = Blueprint("metrics", __name__)
+SCRAPE_COLLECTORS_KEY = "aura_scrape_collectors"
 
 # Every label value fed by a request comes from a fixed set: a made-up method (anyone can send
 # 2,000 of them) would otherwise be a new time series each, growing every scrape without end.
@@ -82,40 +63,28 @@ def scrape():
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return Response("metrics need the AURA_METRICS_TOKEN bearer token\n", 401, mimetype="text/plain")
-    return Response(generate_latest(_registry()) + _job_gauges(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()) + _computed_at_scrape(), mimetype=CONTENT_TYPE_LATEST)
 
 
-def _job_gauges() -> bytes:
-    """The queue's length and the users due now, read at scrape time (aura.jobs)."""
-    from sqlalchemy import func, select
+def collect_at_scrape(app: Flask, collector: Callable[[], list[Metric]]) -> None:
+    """Serve what ``collector()`` computes at each scrape beside the counted metrics (a feature's
+    gauges read from the queue or the database: one process's registry cannot hold them)."""
+    app.extensions.setdefault(SCRAPE_COLLECTORS_KEY, []).append(collector)
 
-    from aura.extensions import db
-    from aura.jobs.metrics import queue_families
-    from aura.jobs.queue import job_queue
-    from aura.models import ConsolidationState, utcnow
 
-    try:
-        due = db.session.scalar(
-            select(func.count()).select_from(ConsolidationState).where(ConsolidationState.due_at <= utcnow())
-        )
-    except Exception:  # noqa: BLE001 - a database that does not answer: the gauge is left out
-        due = None
-    finally:
-        db.session.rollback()
+def _computed_at_scrape() -> bytes:
+    collectors = current_app.extensions.get(SCRAPE_COLLECTORS_KEY, ())
+    if not collectors:
+        return b""
 
-    class _Families:
+    class _Computed:
         def collect(self):
-            return queue_families(job_queue(), due)
+            for collector in collectors:
+                yield from collector()
 
     registry = CollectorRegistry()
-    registry.register(_Families())
+    registry.register(_Computed())
     return generate_latest(registry)
-
-
-def count_pool_use(engine: Engine) -> None:
-    """Track checked-out connections: a pool near its limit is where 503s come from."""
-    event.listen(engine.pool, "checkout", lambda *_: POOL_IN_USE.inc())
-    event.listen(engine.pool, "checkin", lambda *_: POOL_IN_USE.dec())
 
 
 def init_metrics(app: Flask) -> None:

@@ -16,9 +16,9 @@ from jwt import PyJWKClientConnectionError, PyJWKClientError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, ServiceUnavailable, Unauthorized
 
-from aura.errors import with_code
-from aura.jwks import KeySet
+from aura.auth.jwks import KeySet
 from aura.schemas import USER_ID_STRING
+from aura.web.errors import with_code
 
 JWKS_EXTENSION = "aura_jwks"
 

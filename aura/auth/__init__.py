@@ -1,0 +1,1 @@
+"""Who is calling: API bearer tokens (service tokens, user JWTs, JWKS) and staff accounts."""

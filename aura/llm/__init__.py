@@ -1,0 +1,1 @@
+"""The OpenAI-compatible model client and its settings, shared by chat and consolidation."""

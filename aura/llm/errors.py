@@ -1,0 +1,101 @@
+"""How a model call fails: one LLMError per kind, each with the HTTP status the API answers, and the
+model server's own error text made safe to pass on (no keys, no URL credentials)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+MAX_RETRY_AFTER_SECONDS = 10.0
+
+
+class LLMError(Exception):
+    """A model call that failed; ``status`` is the HTTP code the API should answer with,
+    ``code`` the JSON error's code, and ``outcome`` how /metrics counts it."""
+
+    status = 502
+    code = "model_error"
+    outcome = "model_error"
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, upstream_status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        # The model server's own HTTP status when it answered with an error (e.g. 400: it refused
+        # the request's tools): a pass-through protocol blames the caller for a 4xx, not itself.
+        self.upstream_status = upstream_status
+
+
+class LLMNotConfigured(LLMError):
+    status = 503
+    code = "model_not_configured"
+    outcome = "not_configured"
+
+
+class LLMUnreachable(LLMError):
+    """No connection to the model server (refused, reset, DNS) after every retry."""
+
+    code = "model_unavailable"
+
+
+class LLMRateLimited(LLMError):
+    """The model kept answering 429: "try later" (503 with Retry-After), not "broken" (502)."""
+
+    status = 503
+    code = "model_rate_limited"
+    outcome = "model_rate_limited"
+    DEFAULT_RETRY_AFTER = 5.0
+
+
+class LLMTimeout(LLMError):
+    status = 504
+    code = "model_timeout"
+    outcome = "timeout"
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER_SECONDS)
+    except (KeyError, ValueError):
+        return None
+
+
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/\s:@]+:[^/\s@]*@")
+_SECRET_LOOKING = re.compile(r"(Bearer\s+|sk-)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+MAX_UPSTREAM_MESSAGE = 300
+
+
+def upstream_message(payload: Any, api_key: str = "") -> str:
+    """The model server's own error text (OpenAI, LiteLLM, vLLM, Ollama shapes), safe to pass on:
+    no API key, bearer token or URL credentials, no control characters, at most 300 characters."""
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or ""
+    text = str(error or "")
+    if api_key:
+        text = text.replace(api_key, "[redacted]")
+    text = _SECRET_LOOKING.sub(lambda m: m.group(1) + "[redacted]", _URL_CREDENTIALS.sub(r"\1", text))
+    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return text[:MAX_UPSTREAM_MESSAGE]
+
+
+def response_message(response: httpx.Response, api_key: str) -> str:
+    try:
+        return upstream_message(response.json(), api_key)
+    except ValueError:
+        return upstream_message(response.text, api_key)
+
+
+def provider_error(response: httpx.Response, api_key: str) -> LLMError:
+    if response.status_code == 429:
+        return LLMRateLimited(
+            "The language model is rate-limiting requests; try again shortly.",
+            retry_after_of(response) or LLMRateLimited.DEFAULT_RETRY_AFTER,
+        )
+    detail = response_message(response, api_key)
+    message = f"The language model answered with HTTP {response.status_code}"
+    return LLMError(f"{message}: {detail}" if detail else f"{message}.", upstream_status=response.status_code)

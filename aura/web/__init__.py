@@ -1,0 +1,1 @@
+"""HTTP plumbing every blueprint shares: auth hook, errors, limits, CORS, logs, metrics, docs."""
