@@ -30,6 +30,8 @@ from aura.llm.client import init_llm
 from aura.llm.settings import check_llm_url
 from aura.memory.api import blp as memory_blp
 from aura.memory.cli import memory_cli
+from aura.openai_compat.api import blp as openai_blp
+from aura.openai_compat.api import init_openai_compat
 from aura.schemas import ErrorSchema
 from aura.web.api_common import document_runtime_limits, init_api_docs
 from aura.web.api_docs import bp as api_docs_bp
@@ -105,7 +107,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for json_blueprint in (memory_blp, consolidation_blp, conversations_blp, chat_blp):
+    init_openai_compat(app)
+    for json_blueprint in (memory_blp, consolidation_blp, conversations_blp, chat_blp, openai_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
     app.register_blueprint(admin_bp)

@@ -110,6 +110,8 @@ class BaseConfig:
     AURA_LLM_MAX_RETRIES = _int("AURA_LLM_MAX_RETRIES", 2)
     AURA_LLM_RETRY_BACKOFF = _float("AURA_LLM_RETRY_BACKOFF", 0.5)
     AURA_LLM_MAX_CONNECTIONS = _int("AURA_LLM_MAX_CONNECTIONS", 1000)  # open model connections per worker
+    # /v1/chat/completions may name AURA_LLM_MODEL or one of these (comma-separated) on the same server.
+    AURA_OPENAI_MODELS = os.environ.get("AURA_OPENAI_MODELS", "")
     AURA_SYSTEM_PROMPT = os.environ.get("AURA_SYSTEM_PROMPT", "") or DEFAULT_SYSTEM_PROMPT
     AURA_CHAT_MAX_PROMPT_CHARS = _int("AURA_CHAT_MAX_PROMPT_CHARS", 60_000)
     AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)

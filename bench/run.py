@@ -13,7 +13,8 @@ loopback, USERS users with ~2 KB memories):
 
 Scenarios: GET one memory, POST (save ~2 KB), a 90/10 GET/POST mix, and a whole chat reply
 from a loopback model that answers in 50 ms (AURA and the floor; the model alone is measured
-too, so each one's overhead is the difference). Every scenario runs --repeat times; the median
+too, so each one's overhead is the difference), through AURA's own chat route and (openai)
+through its OpenAI-compatible /v1/chat/completions. Every scenario runs --repeat times; the median
 run by throughput is reported. Machines are shared, so compare ratios from one run, not absolutes.
 
     scripts/bench                      # installs requirements-bench.txt and wrk, then runs this
@@ -66,7 +67,14 @@ from model import start_model  # noqa: E402
 USERS = 2000
 CONTENT_BYTES = 2000
 MODEL_DELAY_S = 0.05
-SCRIPTS = {"get": "get_memory.lua", "post": "post_memory.lua", "mix": "mix.lua", "chat": "chat.lua"}
+SCRIPTS = {
+    "get": "get_memory.lua",
+    "post": "post_memory.lua",
+    "mix": "mix.lua",
+    "chat": "chat.lua",
+    "openai": "openai_chat.lua",
+}
+CHAT_SCENARIOS = ("chat", "openai")
 LABELS = {
     "seed": "original design (FastAPI + uvicorn)",
     "ceiling": "bare Flask handler (gunicorn sync)",
@@ -128,7 +136,7 @@ class Bench:
 
     def measure(self, system: str, port: int, scenarios: list[str], **env: str) -> None:
         for scenario in scenarios:
-            connections = self.args.chat_connections if scenario == "chat" else self.args.connections
+            connections = self.args.chat_connections if scenario in CHAT_SCENARIOS else self.args.connections
             # Warm-up, not counted: pools, database backends, prepared statements, caches. After
             # 2 s of it, back-to-back 5 s runs of AURA's GET went 683, 812, 767, 773, 925 req/s.
             wrk(port, scenario, self.args.warmup, connections, **env)
@@ -194,7 +202,7 @@ def run_aura(
     settle_database(url)
     server = start_aura(env, port, "/api/v1/memory/1")
     try:
-        bench.measure(system, port, ["get", "post", "mix", "chat"], AURA_BENCH_TOKEN=TOKEN)
+        bench.measure(system, port, ["get", "post", "mix", "chat", "openai"], AURA_BENCH_TOKEN=TOKEN)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -270,11 +278,11 @@ def ratios(results: dict) -> dict:
     def ratio(a, b):
         return round(a / b, 2) if a is not None and b else None
 
-    def overhead(system: str) -> float | None:
+    def overhead(system: str, scenario: str = "chat") -> float | None:
         """Chat p50 beyond the model's own p50 (the model alone, measured in the same run)."""
-        if get(system, "chat", "p50_ms") is None or get("model", "chat", "p50_ms") is None:
+        if get(system, scenario, "p50_ms") is None or get("model", "chat", "p50_ms") is None:
             return None
-        return round(get(system, "chat", "p50_ms") - get("model", "chat", "p50_ms"), 2)
+        return round(get(system, scenario, "p50_ms") - get("model", "chat", "p50_ms"), 2)
 
     return {
         "aura_get_vs_seed": ratio(get("aura", "get", "rps"), get("seed", "get", "rps")),
@@ -286,6 +294,9 @@ def ratios(results: dict) -> dict:
         "chat_overhead_p50_ms": overhead("aura"),
         "floor_chat_overhead_p50_ms": overhead("floor"),
         "aura_chat_overhead_vs_floor": ratio(overhead("aura"), overhead("floor")),
+        "openai_overhead_p50_ms": overhead("aura", "openai"),
+        "aura_openai_overhead_vs_floor": ratio(overhead("aura", "openai"), overhead("floor")),
+        "aura_openai_overhead_vs_chat": ratio(overhead("aura", "openai"), overhead("aura")),
     }
 
 

@@ -142,16 +142,22 @@ def fake_llm() -> Iterator[FakeLLM]:
     server.stop()
 
 
+def model_settings(fake_llm: FakeLLM, **overrides) -> dict:
+    """Settings that wire an app to the fake model, with fast retries for tests."""
+    return {
+        "AURA_LLM_BASE_URL": fake_llm.url,
+        "AURA_LLM_MODEL": "fake-model",
+        "AURA_LLM_API_KEY": FAKE_API_KEY,
+        "AURA_LLM_TIMEOUT": 1.0,
+        "AURA_LLM_RETRY_BACKOFF": 0.01,
+        **overrides,
+    }
+
+
 @pytest.fixture()
 def chat_app(make_app, fake_llm: FakeLLM, db) -> Flask:
-    """The app wired to the fake model, with fast retries for tests."""
-    return make_app(
-        AURA_LLM_BASE_URL=fake_llm.url,
-        AURA_LLM_MODEL="fake-model",
-        AURA_LLM_API_KEY=FAKE_API_KEY,
-        AURA_LLM_TIMEOUT=1.0,
-        AURA_LLM_RETRY_BACKOFF=0.01,
-    )
+    """The app wired to the fake model."""
+    return make_app(**model_settings(fake_llm))
 
 
 @pytest.fixture()

@@ -37,6 +37,14 @@ class Answer:
     error_in_stream: dict | None = None
     # Like older servers: a request with stream_options gets 400 naming it.
     rejects_stream_options: bool = False
+    # The model calls tools instead of answering: [{"id", "type": "function", "function": {name, arguments}}]
+    tool_calls: list[dict] | None = None
+
+
+def _message(answer: Answer) -> dict:
+    if answer.tool_calls:
+        return {"role": "assistant", "content": None, "tool_calls": answer.tool_calls}
+    return {"role": "assistant", "content": answer.reply}
 
 
 @dataclass
@@ -86,12 +94,13 @@ class FakeLLM:
                     {
                         "id": "chatcmpl-fake",
                         "object": "chat.completion",
+                        "created": int(time.time()),
                         "model": body.get("model"),
                         "choices": [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": answer.reply},
-                                "finish_reason": "stop",
+                                "message": _message(answer),
+                                "finish_reason": "tool_calls" if answer.tool_calls else "stop",
                             }
                         ],
                         "usage": answer.usage,
@@ -114,7 +123,10 @@ class FakeLLM:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                for i, token in enumerate(answer.tokens):
+                if answer.tool_calls:
+                    calls = [{"index": i, **call} for i, call in enumerate(answer.tool_calls)]
+                    self._chunk(body, {"role": "assistant", "tool_calls": calls}, None)
+                for i, token in enumerate([] if answer.tool_calls else answer.tokens):
                     chunk = {
                         "id": "chatcmpl-fake",
                         "object": "chat.completion.chunk",
@@ -135,12 +147,24 @@ class FakeLLM:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                self._chunk(body, {}, "tool_calls" if answer.tool_calls else "stop")
                 if (body.get("stream_options") or {}).get("include_usage"):  # OpenAI's rule for usage
                     final = {"model": body.get("model"), "choices": [], "usage": answer.usage}
                     self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
+
+            def _chunk(self, body: dict, delta: dict, finish_reason: str | None) -> None:
+                chunk = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model"),
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True

@@ -13,6 +13,7 @@ from flask import Flask
 from flask_cors import CORS
 
 API_RESOURCES = r"/api/*"
+OPENAI_RESOURCES = r"/v1/*"  # the OpenAI-compatible endpoint (aura.openai_compat)
 API_METHODS = ["GET", "POST", "PUT", "DELETE"]
 REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "X-Request-ID"]
 # What frontend code may read from responses (beyond the CORS-safelisted ones).
@@ -40,7 +41,12 @@ def init_cors(app: Flask) -> None:
         return  # same-origin only: no Access-Control-* header is ever sent
     CORS(
         app,
-        resources={API_RESOURCES: {"origins": origins}},
+        # OpenAI's SDKs send headers of their own (X-Stainless-*, OpenAI-Organization...): any header
+        # may come along on /v1/; credentials still only ever as a bearer token.
+        resources={
+            API_RESOURCES: {"origins": origins},
+            OPENAI_RESOURCES: {"origins": origins, "allow_headers": "*"},
+        },
         methods=API_METHODS,
         allow_headers=REQUEST_HEADERS,
         expose_headers=EXPOSED_HEADERS,

@@ -23,7 +23,7 @@ def production_problems(config: dict) -> list[str]:
         )
     if config.get("AURA_AUTH_DISABLED"):
         problems.append("AURA_AUTH_DISABLED is a development switch and cannot be used in production")
-    tokens = config["AURA_SERVICE_TOKEN_MAP"]  # parsed once by aura.auth.init_auth
+    tokens = config["AURA_SERVICE_TOKEN_MAP"]  # parsed once by aura.auth.tokens.init_auth
     weak = [name for name, token in tokens.items() if len(token) < MIN_SECRET_LENGTH]
     if weak:
         problems.append(f"service tokens {', '.join(weak)} are shorter than {MIN_SECRET_LENGTH} characters")
@@ -82,7 +82,7 @@ def register_security_headers(app: Flask) -> None:
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith(("/api/", "/admin")):
+        if request.path.startswith(("/api/", "/v1/", "/admin")):
             # Memories are personal data: no cache, shared or the browser's, keeps them
             # (the docs' files set their own caching).
             headers.setdefault("Cache-Control", "no-store")
@@ -90,7 +90,7 @@ def register_security_headers(app: Flask) -> None:
             # Served over HTTPS (directly, or behind a trusted proxy that says so): browsers
             # then refuse plain HTTP to this host, so a network attacker cannot downgrade it.
             headers.setdefault("Strict-Transport-Security", hsts)
-        if not request.path.startswith("/api/") or response.mimetype == "text/html":
+        if not request.path.startswith(("/api/", "/v1/")) or response.mimetype == "text/html":
             # Pages, including the API docs page: only this server's own scripts, never framed.
             headers.setdefault("Content-Security-Policy", PAGE_CSP)
             headers.setdefault("X-Frame-Options", "DENY")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura.chat.prompt import build_messages
+from aura.chat.prompt import build_messages, insert_memory
 from aura.config import DEFAULT_SYSTEM_PROMPT
 
 SYSTEM = "You are AURA, an advanced assistant."
@@ -84,3 +84,30 @@ def test_input_history_is_not_mutated_and_extra_keys_are_dropped():
     messages = build(history=history)
     assert messages[1] == {"role": "user", "content": "q"}
     assert history == [{"role": "user", "content": "q", "name": "ignored"}]
+
+
+def test_insert_memory_goes_after_the_leading_system_and_developer_messages():
+    messages = [
+        {"role": "system", "content": "Be terse."},
+        {"role": "developer", "content": "English only."},
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": "a later instruction"},
+    ]
+    assert insert_memory(messages, "Likes tea.") == [
+        messages[0],
+        messages[1],
+        {"role": "system", "content": "User Memory: Likes tea."},
+        messages[2],
+        messages[3],
+    ]
+
+
+def test_insert_memory_goes_first_without_a_system_prompt_and_nowhere_without_a_memory():
+    messages = [{"role": "user", "content": "hi"}]
+    assert insert_memory(messages, "Likes tea.")[0] == {
+        "role": "system",
+        "content": "User Memory: Likes tea.",
+    }
+    assert insert_memory(messages, None) == messages
+    assert insert_memory(messages, "   ") == messages
+    assert insert_memory([], "Likes tea.") == [{"role": "system", "content": "User Memory: Likes tea."}]

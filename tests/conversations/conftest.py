@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FAKE_API_KEY, service_client
+from tests.conftest import model_settings, service_client
 
 
 @pytest.fixture()
 def recording_app(make_app, fake_llm, db):
-    return make_app(
-        AURA_LLM_BASE_URL=fake_llm.url,
-        AURA_LLM_MODEL="fake-model",
-        AURA_LLM_API_KEY=FAKE_API_KEY,
-        AURA_LLM_TIMEOUT=1.0,
-        AURA_LLM_RETRY_BACKOFF=0.01,
-        AURA_CONVERSATION_RECORDING=True,
-    )
+    return make_app(**model_settings(fake_llm), AURA_CONVERSATION_RECORDING=True)
 
 
 @pytest.fixture()

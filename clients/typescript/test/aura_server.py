@@ -2,7 +2,8 @@
 
 Prints one JSON line ({"url", "token", "jwt"}) once it answers, then serves until stdin closes.
 The loopback model answers a message containing "[slow]" with one token and then holds the
-rest back (for aborted streams); everything else with "Hello from the fake model."
+rest back (for aborted streams), "[echo]" with the messages it was sent, "[tool]" with a tool
+call, "[cut]" by hanging up mid-stream; everything else with "Hello from the fake model."
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ from tests.fake_llm import Answer, FakeLLM  # noqa: E402
 HELD = threading.Event()  # never set: a "[slow]" stream stops after its first token
 
 
+TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}
+
+
 def answer(body: dict) -> Answer:
-    last = body["messages"][-1]["content"]
+    last = str(body["messages"][-1].get("content"))
     if "[slow]" in last:
         return Answer(tokens=["first", " second"], hold_after_first_token=HELD)
+    if "[echo]" in last:  # what the model was sent, as its reply: the OpenAI tests check the memory's place
+        echoed = json.dumps(body["messages"])
+        return Answer(reply=echoed, tokens=[echoed])
+    if "[tool]" in last:
+        return Answer(tool_calls=[TOOL_CALL])
+    if "[cut]" in last:
+        return Answer(cut_after_first_token=True)
     return Answer()
 
 

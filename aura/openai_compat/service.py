@@ -1,0 +1,134 @@
+"""OpenAI's protocol on top of AURA's one chat service: whose memory a request carries, which models
+it may name, the request the model server gets, and the turn that gets recorded.
+
+Nothing here talks to the model or the database itself: the memory comes from
+aura.chat.service, the call goes through the app's one LLM client, and recording goes through
+the same function as AURA's own chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, NotFound
+
+from aura.auth.tokens import current_principal
+from aura.chat.prompt import insert_memory
+from aura.chat.service import memory_for_chat
+from aura.openai_compat.schemas import MEMORY_SWITCH
+from aura.schemas import MAX_USER_ID, USER_ID_STRING
+from aura.web.api_common import authorize_chat
+from aura.web.errors import with_code
+
+MEMORY_HEADER = "X-Aura-Memory"  # "off": a temporary chat, for clients that cannot send metadata
+# Fields that are AURA's business, not the model server's: `user` holds AURA's user id (not for
+# a provider's abuse monitoring), and `metadata` carries AURA's switches (OpenAI refuses
+# metadata unless `store` is set).
+_AURA_FIELDS = ("user", "metadata")
+
+
+@dataclass(frozen=True)
+class PreparedCompletion:
+    user_id: int
+    body: dict[str, Any]  # what the model server gets
+    memory_used: bool
+    use_memory: bool  # false: a temporary chat, never recorded
+    conversation_id: str | None
+
+
+def configured_models() -> list[str]:
+    """AURA_LLM_MODEL first, then AURA_OPENAI_MODELS, each once."""
+    cfg = current_app.config
+    names = [cfg["AURA_LLM_MODEL"], *(n.strip() for n in cfg["AURA_OPENAI_MODELS"].split(","))]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def acting_user(user: str | None) -> int:
+    """The user whose memory this request carries, authorized and counted against their chat limit.
+
+    A user token acts for its own user (``user`` may repeat its id; another id is 403). A service
+    token acts for the user ``user`` names, so it must name one.
+    """
+    principal = current_principal()
+    if user is None:
+        if principal.user_id is None:
+            raise _bad_user(
+                'With a service token, name the AURA user in `user` (their numeric id, e.g. "42").'
+            )
+        user_id = principal.user_id
+    elif USER_ID_STRING.fullmatch(user) and int(user) <= MAX_USER_ID:
+        user_id = int(user)
+    else:
+        raise _bad_user('`user` must be the numeric AURA user id, e.g. "42".')
+    authorize_chat(user_id)
+    return user_id
+
+
+def _bad_user(message: str) -> BadRequest:
+    error = BadRequest(message)
+    error.data = {"message": message, "messages": {"json": {"user": [message]}}}
+    return with_code(error, "user_required")
+
+
+def check_model(model: str) -> None:
+    """404 model_not_found, as OpenAI answers, for a model this deployment does not serve."""
+    if model not in configured_models():
+        raise with_code(
+            NotFound(f"The model `{model}` does not exist here; GET /v1/models lists the ones that do."),
+            "model_not_found",
+        )
+
+
+def memory_requested(metadata: Mapping[str, str] | None) -> bool:
+    """False for a temporary chat: metadata.aura_memory or the X-Aura-Memory header says "off"."""
+    switches = ((metadata or {}).get(MEMORY_SWITCH, ""), request.headers.get(MEMORY_HEADER, ""))
+    return not any(switch.strip().lower() in ("off", "false", "0", "no") for switch in switches)
+
+
+def prepare_completion(body: dict[str, Any]) -> PreparedCompletion:
+    """Authorize, read the memory (unless switched off) and build the model server's request."""
+    check_model(body["model"])
+    user_id = acting_user(body.get("user"))
+    metadata = body.get("metadata") or {}
+    use_memory = memory_requested(metadata)
+    memory = memory_for_chat(user_id, use_memory)
+    messages = insert_memory(body["messages"], memory)
+    upstream = {key: value for key, value in body.items() if key not in _AURA_FIELDS}
+    upstream["messages"] = messages
+    if body.get("store") and metadata:
+        upstream["metadata"] = {k: v for k, v in metadata.items() if k != MEMORY_SWITCH}
+    return PreparedCompletion(
+        user_id=user_id,
+        body=upstream,
+        memory_used=len(messages) > len(body["messages"]),
+        use_memory=use_memory,
+        conversation_id=metadata.get("conversation_id") or None,
+    )
+
+
+def text_of(content: Any) -> str:
+    """A message's text: the string itself, or its text parts joined (images and audio left out)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"]
+            for part in content
+            if part.get("type") == "text" and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def turn_to_record(messages: Sequence[dict], reply: str | None) -> tuple[str, str] | None:
+    """(the newest user message, the final reply) for consolidation; None when there is no
+    finished exchange to learn from (no reply text, e.g. only tool calls, or no user text)."""
+    if not reply or not reply.strip():
+        return None
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            text = text_of(message.get("content"))
+            return (text, reply) if text.strip() else None
+    return None

@@ -1,0 +1,108 @@
+"""The /v1 routes as HTTP: OpenAI's error envelope for every failure, CORS for SDKs in browsers,
+the same headers, metrics and deadlines as AURA's own chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import model_settings, service_client
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture()
+def v1(make_app, fake_llm, db):
+    app = make_app(
+        **model_settings(fake_llm), AURA_CORS_ORIGINS="https://app.example", MAX_CONTENT_LENGTH=4096
+    )
+    return service_client(app)
+
+
+def error_of(response) -> dict:
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]
+
+
+def test_malformed_json_is_a_400_in_openais_envelope(v1):
+    response = v1.post("/v1/chat/completions", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["type"] == "invalid_request_error"
+
+
+def test_a_body_over_the_limit_is_a_400_that_says_so(v1):
+    response = v1.post(
+        "/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "1", "x": "y" * 5000}
+    )
+    assert response.status_code == 400
+    assert "4,096-byte limit" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param"),
+    [
+        ("temperature", 3, "temperature"),
+        ("temperature", "hot", "temperature"),
+        ("stream", "yes", "stream"),
+        ("stop", ["a", "b", "c", "d", "e"], "stop"),
+        ("tools", [{"function": {}}], "tools"),
+        ("metadata", {"conversation_id": 5}, "metadata.conversation_id"),
+        ("messages", [{"role": "user", "content": 5}], "messages[0].content"),
+        ("messages", [{"content": "no role"}], "messages[0].role"),
+        ("user", "-1", "user"),
+    ],
+)
+def test_invalid_fields_are_400_naming_the_field_and_never_reach_the_model(v1, fake_llm, field, value, param):
+    body = {"model": "fake-model", "messages": HI, "user": "1", field: value}
+    response = v1.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400
+    assert error_of(response)["param"] == param
+    assert fake_llm.received == []
+
+
+def test_an_unknown_v1_route_is_a_404_in_openais_envelope(v1):
+    response = v1.post("/v1/embeddings", json={"model": "fake-model", "input": "x"})
+    assert response.status_code == 404
+    assert error_of(response)["type"] == "not_found_error"
+
+
+def test_a_browser_sdk_may_send_its_own_headers_from_an_allowed_origin(v1):
+    response = v1.options(
+        "/v1/chat/completions",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os, x-stainless-lang",
+        },
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "x-stainless-os" in allowed and "authorization" in allowed
+    other = v1.options(
+        "/v1/chat/completions",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_answers_are_never_cached_and_chat_turns_are_counted(v1):
+    from prometheus_client import REGISTRY
+
+    def calls(outcome: str) -> float:
+        return REGISTRY.get_sample_value("aura_chat_calls_total", {"outcome": outcome}) or 0.0
+
+    before = calls("ok")
+    response = v1.post("/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "1"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert calls("ok") == before + 1
+
+
+def test_a_model_that_is_not_configured_is_a_503_saying_so(make_app, db):
+    unconfigured = service_client(make_app(AURA_LLM_BASE_URL="", AURA_LLM_MODEL="fake-model"))
+    response = unconfigured.post(
+        "/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "1"}
+    )
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "model_not_configured"
