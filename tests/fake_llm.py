@@ -39,6 +39,9 @@ class Answer:
     rejects_stream_options: bool = False
     # The model calls tools instead of answering: [{"id", "type": "function", "function": {name, arguments}}]
     tool_calls: list[dict] | None = None
+    # A malformed server: this JSON as the whole reply, or these chunks as the stream (then [DONE]).
+    raw_body: object | None = None
+    raw_chunks: list[object] | None = None
 
 
 def _message(answer: Answer) -> dict:
@@ -87,8 +90,12 @@ class FakeLLM:
                     return self._json(400, {"error": {"message": message}}, {})
                 if answer.status != 200:
                     return self._json(answer.status, answer.error_body, answer.headers)
+                if body.get("stream") and answer.raw_chunks is not None:
+                    return self._raw_stream(answer.raw_chunks)
                 if body.get("stream"):
                     return self._stream(body, answer)
+                if answer.raw_body is not None:
+                    return self._json(200, answer.raw_body, {})
                 return self._json(
                     200,
                     {
@@ -108,7 +115,7 @@ class FakeLLM:
                     answer.headers,
                 )
 
-            def _json(self, status: int, payload: dict, headers: dict) -> None:
+            def _json(self, status: int, payload: object, headers: dict) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -152,6 +159,17 @@ class FakeLLM:
                     final = {"model": body.get("model"), "choices": [], "usage": answer.usage}
                     self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+            def _raw_stream(self, chunks: list[object]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for chunk in [*chunks, "[DONE]"]:
+                    data = chunk if isinstance(chunk, str) else json.dumps(chunk)
+                    self.wfile.write(f"data: {data}\n\n".encode())
                 self.wfile.flush()
                 self.close_connection = True
 

@@ -63,6 +63,14 @@ def _rejects_stream_options(response: httpx.Response) -> bool:
     return response.status_code in (400, 422) and "stream_options" in response.text
 
 
+def _readable_choices(choices: object) -> bool:
+    """A chunk's choices as the protocol has them: absent, or a list of objects whose delta is one."""
+    return choices is None or (
+        isinstance(choices, list)
+        and all(isinstance(c, dict) and isinstance(c.get("delta") or {}, dict) for c in choices)
+    )
+
+
 def environment_proxy(url: str) -> str | None:
     """The proxy HTTPS_PROXY / HTTP_PROXY name for ``url``, unless NO_PROXY exempts its host."""
     parsed = httpx.URL(url)
@@ -238,15 +246,16 @@ class LLMClient:
                     chunk = json.loads(data)
                 except ValueError:
                     raise LLMError("The language model sent a stream AURA could not read.") from None
-                if not isinstance(chunk, dict):
+                if not isinstance(chunk, dict) or not _readable_choices(chunk.get("choices")):
                     raise LLMError("The language model sent a stream AURA could not read.")
                 if chunk.get("error"):
                     # Gateways such as LiteLLM report a failure inside a 200 stream they already began.
                     detail = upstream_message(chunk, self.settings.api_key) or "no details"
                     log.warning("LLM stream error: %s", detail)
                     raise LLMError(f"The language model failed mid-stream: {detail}")
-                for choice in chunk.get("choices") or []:
-                    finished = finished or bool(choice.get("finish_reason"))
+                finished = finished or any(
+                    choice.get("finish_reason") for choice in chunk.get("choices") or ()
+                )
                 yield chunk
             if not finished:
                 # A connection closed early looks like a normal end of body: only [DONE] or a

@@ -28,6 +28,7 @@ from aura.openai_compat.service import (
     check_model,
     configured_models,
     prepare_completion,
+    reply_text,
     turn_to_record,
 )
 from aura.web.api_common import api_blueprint
@@ -96,11 +97,10 @@ def _relay(prepared: PreparedCompletion, chunks: Iterator[dict]) -> Iterator[str
     parts: list[str] = []
     try:
         for chunk in chunks:
-            choices = chunk.get("choices") or ()
-            if choices and isinstance(choices[0], dict):
-                content = (choices[0].get("delta") or {}).get("content")
-                if isinstance(content, str):
-                    parts.append(content)
+            choices = chunk.get("choices") or ()  # the client checked their shape
+            content = (choices[0].get("delta") or {}).get("content") if choices else None
+            if isinstance(content, str):
+                parts.append(content)
             yield _event(chunk)
     except LLMError as error:
         stream_failed(error)
@@ -142,9 +142,7 @@ def chat_completions(body: dict):
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    choices = completion["choices"]
-    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
-    _record(prepared, message.get("content") if isinstance(message, dict) else None)
+    _record(prepared, reply_text(completion))
     return jsonify(completion)
 
 

@@ -132,3 +132,11 @@ def turn_to_record(messages: Sequence[dict], reply: str | None) -> tuple[str, st
             text = text_of(message.get("content"))
             return (text, reply) if text.strip() else None
     return None
+
+
+def reply_text(completion: Mapping[str, Any]) -> str | None:
+    """The first choice's text, if the model answered in text (None for tool calls or odd shapes)."""
+    choices = completion.get("choices") or ()
+    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None

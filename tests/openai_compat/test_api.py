@@ -3,9 +3,12 @@ the same headers, metrics and deadlines as AURA's own chat."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import model_settings, service_client
+from tests.fake_llm import Answer
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -106,3 +109,43 @@ def test_a_model_that_is_not_configured_is_a_503_saying_so(make_app, db):
     )
     assert response.status_code == 503
     assert error_of(response)["code"] == "model_not_configured"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [{"choices": "not a list"}],
+        [{"choices": [{"delta": "not an object"}]}],
+        [["a", "list"]],
+        ["{not json"],
+    ],
+)
+def test_a_stream_aura_cannot_read_ends_in_an_error_event_not_a_crash(v1, fake_llm, chunks):
+    fake_llm.script(Answer(raw_chunks=chunks))
+    response = v1.post(
+        "/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "1", "stream": True}
+    )
+    assert response.status_code == 200
+    events = [line for line in response.get_data(as_text=True).split("\n") if line.startswith("data: ")]
+    assert json.loads(events[-1].removeprefix("data: "))["error"]["message"].startswith("The language model")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"choices": "nope"},
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "model": "m",
+            "choices": [{"message": {"content": ["odd"]}}],
+        },
+        ["not", "an", "object"],
+    ],
+)
+def test_an_odd_reply_is_passed_on_or_refused_never_a_500(v1, fake_llm, reply):
+    fake_llm.script(Answer(raw_body=reply))
+    response = v1.post("/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "1"})
+    assert response.status_code in (200, 502)
+    if response.status_code == 502:
+        assert error_of(response)["type"] == "server_error"
