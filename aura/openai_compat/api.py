@@ -97,10 +97,10 @@ def _relay(prepared: PreparedCompletion, chunks: Iterator[dict]) -> Iterator[str
     parts: list[str] = []
     try:
         for chunk in chunks:
-            choices = chunk.get("choices") or ()  # the client checked their shape
-            content = (choices[0].get("delta") or {}).get("content") if choices else None
-            if isinstance(content, str):
-                parts.append(content)
+            for choice in chunk.get("choices") or ():  # the client checked their shape
+                content = (choice.get("delta") or {}).get("content")
+                if choice.get("index", 0) == 0 and isinstance(content, str):  # n > 1: the first is kept
+                    parts.append(content)
             yield _event(chunk)
     except LLMError as error:
         stream_failed(error)

@@ -333,3 +333,29 @@ def test_the_chat_rate_limit_is_a_rate_limit_error_with_retry_after(make_app, fa
         client.close()
     finally:
         server.stop()
+
+
+def test_with_several_choices_the_first_is_the_one_recorded(sdk, fake_llm, openai_app):
+    def chunk(index: int, text: str, finish: str | None = None) -> dict:
+        delta = {"content": text} if text else {}
+        return {"id": "c", "object": "chat.completion.chunk", "model": "fake-model",
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+
+    fake_llm.script(
+        Answer(
+            raw_chunks=[chunk(0, "Tea"), chunk(1, "Coffee"), chunk(0, " it is", "stop"), chunk(1, "", "stop")]
+        )
+    )
+    chunks = list(
+        sdk().chat.completions.create(
+            model="fake-model",
+            messages=[{"role": "user", "content": "Tea or coffee?"}],
+            user="42",
+            n=2,
+            stream=True,
+        )
+    )
+    assert [c.choices[0].index for c in chunks] == [0, 1, 0, 1]
+    assert [(t["message"], t["reply"]) for t in recorded_turns(openai_app, 42)] == [
+        ("Tea or coffee?", "Tea it is")
+    ]
