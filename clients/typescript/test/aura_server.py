@@ -29,7 +29,11 @@ from tests.fake_llm import Answer, FakeLLM  # noqa: E402
 HELD = threading.Event()  # never set: a "[slow]" stream stops after its first token
 
 
-TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}
+TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
+}
 
 
 def answer(body: dict) -> Answer:
