@@ -46,7 +46,8 @@ def test_docs_render_in_chromium_without_any_request_leaving_the_machine(app, db
         assert "/api/v1/memory" in summaries and "/api/v1/orcha/chat" in summaries
         assert "/api/v1/memory/{user_id}/consolidate" in summaries
         assert "/api/v1/memory/{user_id}/conversations" in summaries
-        assert len(summaries) == 15
+        assert "/v1/chat/completions" in summaries and "/v1/models" in summaries
+        assert len(summaries) == 18  # AURA's 15 operations and OpenAI's 3 (/v1)
         page.get_by_text("Authentication.", exact=False).first.wait_for()
         assert outside == []
         assert page.dialogs == []
