@@ -57,8 +57,11 @@ STREAM_OR_JSON = {
         "application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletion"}},
         "text/event-stream": {
             "schema": {
-                "type": "string",
-                "description": "`data: <chat.completion.chunk>` lines, then `data: [DONE]`",
+                "type": "object",
+                "description": "One Server-Sent Event: `data` is a chat.completion.chunk (JSON), an "
+                "`{error}` object if the model failed mid-stream, or `[DONE]` at the end",
+                "properties": {"data": {"type": "string"}},
+                "required": ["data"],
             }
         },
     },

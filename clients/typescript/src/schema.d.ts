@@ -1564,7 +1564,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ChatCompletion"];
-                        "text/event-stream": string;
+                        "text/event-stream": {
+                            data: string;
+                        };
                     };
                 };
                 /** @description Invalid request (OpenAI's invalid_request_error; `param` names the field) */
