@@ -3,6 +3,7 @@ model server's own error text made safe to pass on (no keys, no URL credentials)
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -28,6 +29,10 @@ class LLMError(Exception):
         # The model server's own HTTP status when it answered with an error (e.g. 400: it refused
         # the request's tools): a pass-through protocol blames the caller for a 4xx, not itself.
         self.upstream_status = upstream_status
+
+    def headers(self) -> dict[str, str] | None:
+        """Retry-After, whole seconds, when the failure says how long to wait (both chat protocols)."""
+        return {"Retry-After": str(math.ceil(self.retry_after))} if self.retry_after else None
 
 
 class LLMNotConfigured(LLMError):

@@ -27,6 +27,7 @@ from aura.openai_compat.service import (
     PreparedCompletion,
     check_model,
     configured_models,
+    load_models,
     prepare_completion,
     reply_text,
     turn_to_record,
@@ -80,7 +81,9 @@ def openai_errors(*codes: int) -> Callable:
 
 
 def init_openai_compat(app: Flask) -> None:
-    """Every error under /v1/ in OpenAI's envelope (auth, limits, validation, the database...)."""
+    """The models it serves, and every error under /v1/ in OpenAI's envelope (auth, limits,
+    validation, the database...)."""
+    load_models(app)
     register_error_format(app, "/v1/", openai_error)
 
 

@@ -8,7 +8,6 @@ OpenAI does not use for a bad request (413, 415, 422) become 400, as OpenAI answ
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Response, jsonify
@@ -88,7 +87,7 @@ def openai_error(
 def model_failure(error: LLMError) -> Response:
     """A failed model call: the caller's fault when the model server refused the request as such,
     else 502/503/504 as on AURA's own chat (with Retry-After when it is worth waiting)."""
-    headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
+    headers = error.headers()
     if error.upstream_status in CALLER_FAULTS:
         return openai_error(400, error.message, headers=headers, code="upstream_rejected")
     return openai_error(error.status, error.message, headers=headers, code=error.code)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 
 from aura.auth.tokens import current_principal
@@ -23,6 +23,7 @@ from aura.schemas import MAX_USER_ID, USER_ID_STRING
 from aura.web.api_common import authorize_chat
 from aura.web.errors import with_code
 
+MODELS_KEY = "aura_openai_models"
 MEMORY_HEADER = "X-Aura-Memory"  # "off": a temporary chat, for clients that cannot send metadata
 # Fields that are AURA's business, not the model server's: `user` holds AURA's user id (not for
 # a provider's abuse monitoring), and `metadata` carries AURA's switches (OpenAI refuses
@@ -39,11 +40,15 @@ class PreparedCompletion:
     conversation_id: str | None
 
 
-def configured_models() -> list[str]:
-    """AURA_LLM_MODEL first, then AURA_OPENAI_MODELS, each once."""
-    cfg = current_app.config
+def load_models(app: Flask) -> None:
+    """AURA_LLM_MODEL first, then AURA_OPENAI_MODELS, each once: read at start-up, not per request."""
+    cfg = app.config
     names = [cfg["AURA_LLM_MODEL"], *(n.strip() for n in cfg["AURA_OPENAI_MODELS"].split(","))]
-    return list(dict.fromkeys(name for name in names if name))
+    app.extensions[MODELS_KEY] = tuple(dict.fromkeys(name for name in names if name))
+
+
+def configured_models() -> tuple[str, ...]:
+    return current_app.extensions[MODELS_KEY]
 
 
 def acting_user(user: str | None) -> int:

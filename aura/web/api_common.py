@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from flask import Flask, request
@@ -74,8 +73,7 @@ def authorize_write(user_id: int, scope: str = "write") -> Principal:
 
 def model_error_response(error: LLMError):
     """A failed model call as the standard JSON error (502, 503 with Retry-After, or 504)."""
-    headers = {"Retry-After": str(math.ceil(error.retry_after))} if error.retry_after else None
-    return error_response(error.status, error.message, headers=headers, code=error.code)
+    return error_response(error.status, error.message, headers=error.headers(), code=error.code)
 
 
 def authorize_chat(user_id: int) -> Principal:
