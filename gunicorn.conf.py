@@ -27,6 +27,9 @@ threads = int(os.environ.get("AURA_THREADS", "8"))  # gthread only
 timeout = int(os.environ.get("AURA_WORKER_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("AURA_GRACEFUL_TIMEOUT", "30"))  # in-flight requests and streams finish
 keepalive = 5
+# AURA_REUSE_PORT=1: each worker binds its own SO_REUSEPORT socket and the kernel spreads new
+# connections between them, instead of all workers racing for one socket's accepts.
+reuse_port = os.environ.get("AURA_REUSE_PORT", "0") == "1"
 accesslog = None  # the app logs one line per request itself
 # gunicorn's control socket (gunicornc) defaults to one path per machine user: two instances on
 # one host removed each other's. Off unless AURA_CONTROL_SOCKET names this instance's own path.

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aura.environment import env_bool as _bool
+from aura.environment import env_float as _float
+from aura.environment import env_int as _int
+from aura.environment import env_str as _str
 from aura.web.api_docs import API_DESCRIPTION, DOCS_PATH
 from aura.web.api_docs import ASSETS_URL as DOCS_ASSETS_URL
 
@@ -18,28 +22,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "and prefer what the user says now when it contradicts the memory."
 )
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the value production refuses
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
-def _str(name: str, default: str) -> str:
-    """A setting that is unset *or empty* takes its default (an empty limit must not mean 'none')."""
-    return os.environ.get(name, "").strip() or default
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def normalize_database_url(url: str) -> str:
@@ -64,7 +46,8 @@ class BaseConfig:
     # PostgreSQL waits, all bounded (aura.database): a hung database gives 503s, not hung requests.
     AURA_DB_CONNECT_TIMEOUT = _int("AURA_DB_CONNECT_TIMEOUT", 3)  # seconds to establish a connection
     AURA_DB_STATEMENT_TIMEOUT_MS = _int("AURA_DB_STATEMENT_TIMEOUT_MS", 5000)  # per statement / lock wait
-    AURA_DB_POOL_TIMEOUT = _float("AURA_DB_POOL_TIMEOUT", 5.0)  # seconds to wait for a pooled connection
+    # Seconds to wait in line for a pooled connection: a line is not an outage (docs/operations.md).
+    AURA_DB_POOL_TIMEOUT = _float("AURA_DB_POOL_TIMEOUT", 30.0)
     # Per worker process; keep instances x workers x (size + overflow) below PostgreSQL's max_connections.
     # A fixed pool: overflow connections are opened and closed per burst (a new server process
     # each), which cost throughput and p99 under load; past 16 busy, requests wait for one.
@@ -75,8 +58,8 @@ class BaseConfig:
     # What sits between AURA and PostgreSQL (aura.database): "none" (direct, or PgBouncer in session
     # mode) or "pgbouncer-transaction" (no server-side prepared statements, timeouts per transaction).
     AURA_DB_POOLER = _str("AURA_DB_POOLER", "none")
-    # Client-side bound on a request's database work (gevent workers): a frozen server that
-    # accepts bytes but never answers cannot enforce statement_timeout itself.
+    # Client-side bound on holding a pooled connection without an answer (gevent; aura.web.deadline):
+    # a frozen server that accepts bytes but never answers cannot enforce statement_timeout itself.
     AURA_DB_REQUEST_TIMEOUT = _float("AURA_DB_REQUEST_TIMEOUT", 6.0)
     # Seconds a client has to send its whole request body (gevent workers): 408 beyond, and the
     # database deadline above starts only once the body is in.
@@ -108,6 +91,8 @@ class BaseConfig:
     AURA_LLM_TIMEOUT = _float("AURA_LLM_TIMEOUT", 60.0)
     AURA_LLM_CONNECT_TIMEOUT = _float("AURA_LLM_CONNECT_TIMEOUT", 5.0)
     AURA_LLM_MAX_RETRIES = _int("AURA_LLM_MAX_RETRIES", 2)
+    # The model's context window in tokens; 0: learned from its first "too long" answer.
+    AURA_LLM_CONTEXT_TOKENS = _int("AURA_LLM_CONTEXT_TOKENS", 0)
     AURA_LLM_RETRY_BACKOFF = _float("AURA_LLM_RETRY_BACKOFF", 0.5)
     AURA_LLM_MAX_CONNECTIONS = _int("AURA_LLM_MAX_CONNECTIONS", 1000)  # open model connections per worker
     # /v1/chat/completions may name AURA_LLM_MODEL or one of these (comma-separated) on the same server.
@@ -124,6 +109,8 @@ class BaseConfig:
     AURA_CONSOLIDATION_API_KEY = os.environ.get("AURA_CONSOLIDATION_API_KEY", "")
     # One deadline for all model calls of one consolidation (seconds; nginx's read timeout must exceed it).
     AURA_CONSOLIDATION_TIMEOUT = _float("AURA_CONSOLIDATION_TIMEOUT", 60.0)
+    # Its context window (tokens); 0: AURA_LLM_CONTEXT_TOKENS if it is the chat model, else learned.
+    AURA_CONSOLIDATION_CONTEXT_TOKENS = _int("AURA_CONSOLIDATION_CONTEXT_TOKENS", 0)
     # Transcript sent to the model: the newest turns within this many characters, each cut to the second.
     AURA_CONSOLIDATION_MAX_INPUT_CHARS = _int("AURA_CONSOLIDATION_MAX_INPUT_CHARS", 24_000)
     AURA_CONSOLIDATION_MAX_TURN_CHARS = _int("AURA_CONSOLIDATION_MAX_TURN_CHARS", 2_000)
@@ -212,10 +199,10 @@ class BaseConfig:
     AURA_RATE_LIMIT_AUTH_FAILURES = _str("AURA_RATE_LIMIT_AUTH_FAILURES", "30/minute")
     AURA_RATE_LIMIT_LOGIN = _str("AURA_RATE_LIMIT_LOGIN", "10/minute")
     RATELIMIT_STORAGE_URI = _str("AURA_RATELIMIT_STORAGE_URI", "memory://")
-    # Redis connections per worker (a burst beyond waits for one, up to AURA_REDIS_POOL_TIMEOUT
-    # seconds, then 503), and the bound on connecting to and each reply from Redis (seconds).
+    # Redis connections per worker (a burst waits in line, up to AURA_REDIS_POOL_TIMEOUT s, then 503),
+    # and the bound on connecting to and each reply from Redis (seconds).
     AURA_REDIS_MAX_CONNECTIONS = _int("AURA_REDIS_MAX_CONNECTIONS", 50)
-    AURA_REDIS_POOL_TIMEOUT = _float("AURA_REDIS_POOL_TIMEOUT", 5.0)
+    AURA_REDIS_POOL_TIMEOUT = _float("AURA_REDIS_POOL_TIMEOUT", 30.0)
     AURA_REDIS_TIMEOUT = _float("AURA_REDIS_TIMEOUT", 2.0)
     # gunicorn worker processes (gunicorn.conf.py reads the same variable); only used for warnings.
     AURA_WORKERS = _int("WEB_CONCURRENCY", 2)

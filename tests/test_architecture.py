@@ -19,6 +19,7 @@ MAX_TOP_LEVEL_MODULES = 12
 # Lowest first: a module may import from its own layer and those below it, never above.
 INFRASTRUCTURE = (
     "aura.config",
+    "aura.environment",
     "aura.extensions",
     "aura.models",
     "aura.database",

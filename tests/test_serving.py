@@ -65,7 +65,7 @@ def test_one_worker_carries_many_slow_model_calls_at_once(app, db, database_url,
     """40 model calls of 2 s each overlap, and a health check is answered while they wait.
 
     A worker tied up by a model call would answer the health check only once a call ended
-    (2 s on); the bound leaves room for taking in the 40 requests on a slow shared machine.
+    (2 s on), and the 40 calls one after another would take 80 s.
     """
     fake_llm.default = Answer(delay=2.0)
     with gunicorn(database_url, AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="fake-model") as url:
@@ -82,8 +82,10 @@ def test_one_worker_carries_many_slow_model_calls_at_once(app, db, database_url,
             codes = [reply.result() for reply in replies]
             elapsed = time.perf_counter() - started
     assert codes == [200] * 40
-    assert elapsed < 6.0, elapsed  # 40 x 2 s one after another would be 80 s
-    assert health.status_code == 200 and health_time < 1.0, health_time
+    # 40 x 2 s one after another would be 80 s; overlapped, about 2 s plus taking the requests in.
+    # How much more than 2 s is for the benchmark (bench/serving.py) to say; queued is 10x that.
+    assert elapsed < 20.0, elapsed
+    assert health.status_code == 200 and health_time < 2.0, health_time  # not behind a 2 s call
 
 
 class FreezableProxy:
@@ -164,6 +166,46 @@ def test_a_frozen_database_gives_503s_in_time_and_service_resumes_when_it_thaws(
             assert recovered == "before the freeze"
     finally:
         proxy.close()
+
+
+@postgresql_only
+def test_a_read_waiting_in_line_for_a_connection_is_answered_not_refused(app, db, database_url):
+    """Waiting for a pooled connection is not the database failing to answer.
+
+    One connection per worker, held 1.5 s at a time by two saves stuck on a lock: a read
+    queued behind both waits about 3 s, past the 2 s deadline on the database's answer, and
+    still gets its 200 (a request-wide clock refused it with 503 "did not answer").
+    """
+    settings = {
+        "AURA_DB_POOL_SIZE": "1",
+        "AURA_DB_REQUEST_TIMEOUT": "2",
+        "AURA_DB_STATEMENT_TIMEOUT_MS": "1500",
+    }
+    with gunicorn(database_url, **settings) as base:
+        for user_id, content in ((6, "kept"), (7, "read me")):
+            httpx.post(f"{base}/api/v1/memory", json={"user_id": user_id, "content": content}, headers=AUTH)
+        holder = create_engine(database_url)
+        try:
+            with holder.begin() as conn, ThreadPoolExecutor(max_workers=3) as pool:
+                conn.execute(text("SELECT 1 FROM users WHERE id = 6 FOR UPDATE"))  # as a stuck writer would
+
+                def stuck_save() -> int:
+                    body = {"user_id": 6, "content": "never"}
+                    return httpx.post(
+                        f"{base}/api/v1/memory", json=body, headers=AUTH, timeout=30
+                    ).status_code
+
+                saves = [pool.submit(stuck_save) for _ in range(2)]
+                time.sleep(0.3)
+                read_time, read = timed(
+                    lambda: httpx.get(f"{base}/api/v1/memory/7", headers=AUTH, timeout=30)
+                )
+                assert [save.result() for save in saves] == [503, 503]
+        finally:
+            holder.dispose()
+        assert read.status_code == 200, (read.text, base.log()[-1500:])
+        assert read.json()["memory"]["content"] == "read me"
+        assert read_time > 2.0, read_time  # it did wait in line past the deadline's length
 
 
 @postgresql_only
