@@ -42,6 +42,8 @@ class Answer:
     # A malformed server: this JSON as the whole reply, or these chunks as the stream (then [DONE]).
     raw_body: object | None = None
     raw_chunks: list[object] | None = None
+    # A whole (not streamed) reply's finish_reason: "length" as a model cut off at max_tokens.
+    finish_reason: str = "stop"
 
 
 def _message(answer: Answer) -> dict:
@@ -107,7 +109,7 @@ class FakeLLM:
                             {
                                 "index": 0,
                                 "message": _message(answer),
-                                "finish_reason": "tool_calls" if answer.tool_calls else "stop",
+                                "finish_reason": "tool_calls" if answer.tool_calls else answer.finish_reason,
                             }
                         ],
                         "usage": answer.usage,

@@ -78,6 +78,21 @@ def _model_failed(error: LLMError):
     return model_error_response(error)
 
 
+HELD_MESSAGES = {
+    "review": "Held for review: the memory is unchanged until the proposal is accepted",
+    "shrink": "Held for review: the result would drop much of the memory and nobody asked to forget",
+    "dropped_facts": "Held for review: the result would lose facts nobody asked to forget or replace "
+    "(the proposal's details list them)",
+}
+DECLINED_MESSAGES = {
+    "refusal": "it refused",
+    "meta_text": "it talked about the memory instead of writing one",
+    "not_grounded": "nothing in it rests on the memory or on what the user said",
+    "cut_off": "it was cut off at the length limit",
+    "edits_refused": "none of its edits was justified by the user's own words",
+}
+
+
 def _answer(result: Consolidation):
     body = {
         "status": "ok",
@@ -86,20 +101,23 @@ def _answer(result: Consolidation):
     }
     if result.preview:
         proposed = None if result.proposed is None else {"content": result.proposed}
-        return {**body, "preview": True, "proposed": proposed, "based_on_version": result.based_on_version}
+        preview = {**body, "preview": True, "proposed": proposed, "based_on_version": result.based_on_version}
+        return {**preview, **({"declined": result.declined} if result.declined else {})}
     if result.changed:
         message = "Memory consolidated"
     elif result.proposal is not None:
+        message = HELD_MESSAGES[result.held_for_review]
+    elif result.declined:
         message = (
-            "Held for review: the memory is unchanged until the proposal is accepted"
-            if result.held_for_review == "review"
-            else "Held for review: the result would drop much of the memory and nobody asked to forget"
+            f"The model's answer was declined ({DECLINED_MESSAGES[result.declined]}); the memory is unchanged"
         )
     else:
         message = "Nothing new to remember; the memory is unchanged"
     answer = {**body, "message": message, "changed": result.changed, "memory": memory_body(result.memory)}
     if result.proposal is not None:
         answer.update(proposal=result.proposal, held_for_review=result.held_for_review)
+    if result.declined:
+        answer["declined"] = result.declined
     headers = {"ETag": etag(result.memory.version)} if result.memory else {}
     return answer, 200, headers
 

@@ -1,20 +1,37 @@
-"""The model's part of a consolidation: current memory + transcript in, new memory text out.
+"""The model's part of a consolidation: current memory + transcript in, new memory out, or nothing.
 
 No database here: the endpoint, the background job and `flask memory eval-consolidation`
-all run exactly this. Every answer is cleaned (fences, credentials) and must fit the length
-limit; one follow-up request condenses a long answer, and anything unusable is a BadAnswer
-(502): nothing is stored on a failure.
+all run exactly this. The principle: a model's bad answer may fail to add a fact, but it
+never removes or corrupts one.
+
+- The model is asked for edits to the memory's numbered lines (aura.consolidation.edits), as
+  JSON (response_format); AURA applies the valid ones, so lines nobody edited stay byte for
+  byte. An answer in any other form is taken as a whole new memory.
+- Every result passes the retention check (aura.consolidation.facts): a result that loses a
+  fact the user did not ask to forget or replace is only ever a proposal (``dropped``).
+- Refusals, meta-text and chatter are recognised (aura.consolidation.answers); an answer cut
+  off at max_tokens is never stored. Such an answer is *declined*: the model answered, AURA
+  kept the memory as it was.
+- The request fits the model's context (aura.consolidation.budget).
+
+An empty answer, or one still too long after one condensing request, is a BadAnswer (502).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask import Flask, current_app
 
+from aura.consolidation import budget
+from aura.consolidation.answers import read_answer
+from aura.consolidation.ask import ask_within_context
 from aura.consolidation.credentials import remove_credentials
+from aura.consolidation.edits import apply_edits, parse_edits
+from aura.consolidation.facts import Vocabulary, check_retention, fact_of, grounded, kept_in
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
 from aura.consolidation.transcript import Transcript
 from aura.llm.client import Completion, LLMClient
@@ -35,21 +52,41 @@ class BadAnswer(LLMError):
 
 @dataclass(frozen=True)
 class Merged:
-    """The new memory text (None: the model found nothing worth remembering) and what it cost."""
+    """The new memory text (None: it stays as it is) and how the answer came to it."""
 
     content: str | None
     model: str
     usage: dict[str, int] = field(default_factory=dict)
     calls: int = 1
     condensed: bool = False
+    declined: str | None = None  # the model answered, AURA kept the memory: refusal, meta_text, ...
+    dropped: tuple[str, ...] = ()  # facts ``content`` loses without the user's word: a proposal only
+    answer_format: str = "text"  # "edits" (structured) or "text" (a whole new memory)
+    refused_edits: tuple[dict, ...] = ()
+    stripped_lines: int = 0
+    transcript: Transcript | None = None  # the turns the model saw (the context may cut the oldest)
+
+    def details(self) -> dict:
+        """What the revision or proposal keeps about this answer."""
+        facts = {"answer_format": self.answer_format}
+        if self.refused_edits:
+            facts["refused_edits"] = list(self.refused_edits)
+        if self.stripped_lines:
+            facts["stripped_lines"] = self.stripped_lines
+        if self.dropped:
+            facts["dropped_facts"] = list(self.dropped)
+        return facts
 
 
 def init_consolidation(app: Flask) -> None:
     """The consolidation model's client (the chat model's server unless set) and its prompt."""
     cfg = app.config
+    own_model = bool(cfg["AURA_CONSOLIDATION_BASE_URL"] or cfg["AURA_CONSOLIDATION_MODEL"])
     settings = llm_settings(
         cfg,
         base_url=cfg["AURA_CONSOLIDATION_BASE_URL"] or cfg["AURA_LLM_BASE_URL"],
+        context_tokens=cfg["AURA_CONSOLIDATION_CONTEXT_TOKENS"]
+        or (0 if own_model else cfg["AURA_LLM_CONTEXT_TOKENS"]),
         model=cfg["AURA_CONSOLIDATION_MODEL"] or cfg["AURA_LLM_MODEL"],
         api_key=cfg["AURA_CONSOLIDATION_API_KEY"]
         or (cfg["AURA_LLM_API_KEY"] if not cfg["AURA_CONSOLIDATION_BASE_URL"] else ""),
@@ -95,7 +132,11 @@ def _add_usage(total: dict[str, int], completion: Completion) -> None:
             total[name] = total.get(name, 0) + value
 
 
-def _answer(completion: Completion) -> str:
+def forget_phrases() -> list[str]:
+    return [p.strip().casefold() for p in current_app.config["AURA_FORGET_PHRASES"].split(",") if p.strip()]
+
+
+def _text(completion: Completion) -> str:
     text = clean_answer(completion.reply)
     if not text:
         raise BadAnswer(
@@ -103,6 +144,48 @@ def _answer(completion: Completion) -> str:
             "(To forget everything, erase the memory with DELETE.)"
         )
     return text
+
+
+def _user_turns(transcript: Transcript) -> list[str]:
+    return [turn.content for turn in transcript.turns if turn.role == "user"]
+
+
+def _grounded_lines(text: str, current: str | None, user_turns: Sequence[str]) -> tuple[str, int]:
+    """The rewrite without lines that neither keep a fact of the memory nor rest on the user's words."""
+    memory = Vocabulary([current or ""])
+    kept, dropped = [], 0
+    for line in text.splitlines():
+        fact = fact_of(line)
+        if not line.strip() or (fact.keys and (kept_in(fact, memory) or grounded(line, user_turns, current))):
+            kept.append(line)
+        else:
+            dropped += 1
+    return "\n".join(kept).strip(), dropped
+
+
+def _from_edits(reply_edits, current, user_turns, limit, completion, usage) -> Merged:
+    applied = apply_edits(current, reply_edits, user_turns, limit)
+    refused = tuple(applied.refused)
+    if not applied.applied:
+        declined = "edits_refused" if refused else None
+        return Merged(
+            None, completion.model, usage, declined=declined, answer_format="edits", refused_edits=refused
+        )
+    justified = set(applied.justified)
+    retained = check_retention(
+        "\n".join(line for line in (current or "").splitlines() if line.strip() not in justified),
+        applied.text,
+        user_turns,
+        forget_phrases(),
+    )
+    return Merged(
+        applied.text,
+        completion.model,
+        usage,
+        answer_format="edits",
+        refused_edits=refused,
+        dropped=tuple(fact.text for fact in retained.dropped),
+    )
 
 
 def merge(
@@ -116,25 +199,65 @@ def merge(
     deadline: float,
     options: dict | None = None,
 ) -> Merged:
-    """Ask the model for the new memory; condense once if it is longer than ``limit``.
+    """Ask the model for the new memory; apply edits or read a rewrite; check what it keeps.
 
     Raises LLMError (unreachable, timeout, error status) or BadAnswer; every call ends by
-    ``deadline`` (time.monotonic()).
+    ``deadline`` (time.monotonic()). A declined answer is a Merged with ``declined`` set.
     """
     usage: dict[str, int] = {}
-    completion = client.complete(prompts.messages(current, transcript, today, limit), deadline, options)
+    completion, seen = ask_within_context(
+        client, prompts, current, transcript, today, limit, deadline, options or {}
+    )
     _add_usage(usage, completion)
-    text = _answer(completion)
+    common = {"usage": usage, "transcript": seen}
+    if completion.finish_reason == "length":
+        return Merged(None, completion.model, declined="cut_off", **common)
+    user_turns = _user_turns(seen)
+    edits = parse_edits(completion.reply) if prompts.structured else None
+    if edits is not None:
+        merged = _from_edits(edits, current, user_turns, limit, completion, usage)
+        return Merged(**{**merged.__dict__, "transcript": seen})
+    text = _text(completion)
     if text == NOTHING_TO_REMEMBER:
-        return Merged(None, completion.model, usage)
-    if len(text) <= limit:
-        return Merged(text, completion.model, usage)
-    condensed = client.complete(condense_messages(text, limit), deadline, options)
-    _add_usage(usage, condensed)
-    shorter = _answer(condensed)
-    if len(shorter) > limit:
-        raise BadAnswer(
-            f"The model's memory was {len(shorter):,} characters even after condensing, over the "
-            f"{limit:,} allowed; nothing was stored."
+        return Merged(None, completion.model, **common)
+    reading = read_answer(text)
+    if reading.declined:
+        return Merged(
+            None, completion.model, declined=reading.declined, stripped_lines=reading.stripped, **common
         )
-    return Merged(shorter, completion.model, usage, calls=2, condensed=True)
+    text, ungrounded = _grounded_lines(reading.text, current, user_turns)
+    if not text:
+        return Merged(
+            None,
+            completion.model,
+            declined="not_grounded",
+            stripped_lines=reading.stripped + ungrounded,
+            **common,
+        )
+    calls = 1
+    if len(text) > limit:
+        condensed = client.complete(
+            condense_messages(text, limit),
+            deadline,
+            {**(options or {}), "max_tokens": budget.answer_tokens(limit)},
+        )
+        _add_usage(usage, condensed)
+        calls = 2
+        if condensed.finish_reason == "length":
+            return Merged(None, completion.model, calls=calls, declined="cut_off", **common)
+        text = read_answer(_text(condensed)).text
+        if len(text) > limit:
+            raise BadAnswer(
+                f"The model's memory was {len(text):,} characters even after condensing, over the "
+                f"{limit:,} allowed; nothing was stored."
+            )
+    retained = check_retention(remove_credentials(current or ""), text, user_turns, forget_phrases())
+    return Merged(
+        text,
+        completion.model,
+        calls=calls,
+        condensed=calls == 2,
+        stripped_lines=reading.stripped + ungrounded,
+        dropped=tuple(fact.text for fact in retained.dropped),
+        **common,
+    )

@@ -136,5 +136,15 @@ class ConsolidationResultSchema(StrictSchema):
         ProposalSchema, metadata={"description": "Stored for review instead of changing the memory."}
     )
     held_for_review = fields.String(
-        metadata={"description": "Why the proposal waits: review (the mode) or shrink (the guard)."}
+        metadata={
+            "description": "Why the proposal waits: review (the mode), shrink (the guard) or dropped_facts "
+            "(the result loses facts nobody asked to forget; never applied, in any mode).",
+            "enum": ["review", "shrink", "dropped_facts"],
+        }
+    )
+    declined = fields.String(
+        metadata={
+            "description": "Present when the model answered and AURA kept the memory as it was: why.",
+            "enum": ["refusal", "meta_text", "not_grounded", "cut_off", "edits_refused"],
+        }
     )

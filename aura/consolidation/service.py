@@ -60,7 +60,8 @@ class Consolidation:
     proposed: str | None = None
     based_on_version: int = 0
     proposal: Proposal | None = None  # stored instead of changing the memory...
-    held_for_review: str | None = None  # ...because of "review" mode or the "shrink" guard
+    held_for_review: str | None = None  # ...because of "review" mode, "shrink" or "dropped_facts"
+    declined: str | None = None  # the model answered and AURA kept the memory (aura.consolidation.merge)
 
 
 def _read(user_id: int) -> tuple[MemorySettings, Memory | None]:
@@ -72,8 +73,14 @@ def _read(user_id: int) -> tuple[MemorySettings, Memory | None]:
     return settings_from_row(settings), memory_from_row(user_id, row)
 
 
-def _held_for(settings: MemorySettings, current: str | None, new: str, transcript: Transcript) -> str | None:
-    """Why the result must wait for review instead of becoming the memory (None: it need not)."""
+def _held_for(
+    settings: MemorySettings, current: str | None, merged: Merged, transcript: Transcript
+) -> str | None:
+    """Why the result must wait for review instead of becoming the memory (None: it need not).
+    A result that loses facts nobody asked to forget is never applied, in any mode."""
+    new = merged.content or ""
+    if merged.dropped:
+        return "dropped_facts"
     if effective_mode(settings) == "review":
         return "review"
     user_turns = (turn.content for turn in transcript.turns if turn.role == "user")
@@ -97,6 +104,7 @@ def _details(request: ConsolidationRequest, transcript: Transcript, merged: Merg
         "condensed": merged.condensed,
         "remerged": remerged,
         "trigger": request.trigger,
+        **merged.details(),
     }
 
 
@@ -125,7 +133,17 @@ def consolidate(
     seconds = min(_config("TIMEOUT"), timeout) if timeout else _config("TIMEOUT")
     try:
         result = _consolidate(user_id, request, actor, started + seconds, after_write)
-        outcome = "preview" if result.preview else "changed" if result.changed else "unchanged"
+        outcome = (
+            "preview"
+            if result.preview
+            else "changed"
+            if result.changed
+            else "declined"
+            if result.declined
+            else "held"
+            if result.proposal
+            else "unchanged"
+        )
         return result
     except MemoryDisabled:
         outcome = "memory_disabled"
@@ -175,13 +193,17 @@ def _consolidate(
                 options=request_options(_config("TEMPERATURE")),
             )
         _count_tokens(merged)
+        transcript = merged.transcript or transcript  # the turns the model saw (its context may cut some)
         if request.preview:
             proposed = merged.content if merged.content is not None else current
-            return Consolidation(False, memory, transcript, True, proposed, version)
+            return Consolidation(False, memory, transcript, True, proposed, version, declined=merged.declined)
+        if merged.declined:
+            log.info("consolidation for user %s declined the model's answer: %s", user_id, merged.declined)
+            return Consolidation(False, memory, transcript, declined=merged.declined)
         if merged.content is None or merged.content == current:
             return Consolidation(False, memory, transcript)
         details = _details(request, transcript, merged, remerged=attempt == 2)
-        held = _held_for(settings, current, merged.content, transcript)
+        held = _held_for(settings, current, merged, transcript)
         if held is not None:
             proposal = propose(user_id, merged.content, version, held, details, actor, after_write)
             return Consolidation(False, memory, transcript, proposal=proposal, held_for_review=held)

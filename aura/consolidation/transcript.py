@@ -69,3 +69,15 @@ def build_transcript(messages: Iterable[Mapping], max_chars: int, max_turn_chars
         used += len(content)
     kept.reverse()
     return Transcript(kept, received=len(turns), cut=shortened or len(kept) < len(turns))
+
+
+def trim_oldest(transcript: Transcript, max_chars: int, per_turn: int = 0) -> Transcript:
+    """The transcript without its oldest turns, until the rest fit ``max_chars`` (the model's
+    context), each turn counted with ``per_turn`` characters of wrapping."""
+    kept = list(transcript.turns)
+    used = sum(len(turn.content) + per_turn for turn in kept)
+    while kept and used > max_chars:
+        used -= len(kept.pop(0).content) + per_turn
+    if len(kept) == len(transcript.turns):
+        return transcript
+    return Transcript(kept, received=transcript.received, cut=True)

@@ -125,10 +125,11 @@ def consolidate_user(user_id: int, task=None) -> str:
     if not result.changed:
         try:
             with transaction() as session:
-                state.finish(session, user_id, token, len(turns), watermark, "unchanged", utcnow())
+                outcome = "declined" if result.declined else "unchanged"
+                state.finish(session, user_id, token, len(turns), watermark, outcome, utcnow())
         except state.LeaseLost:
             return _done("lease_lost")
-    return _done("changed" if result.changed else "unchanged")
+    return _done("changed" if result.changed else "declined" if result.declined else "unchanged")
 
 
 def _give_back(user_id: int, token: str, outcome: str, job_at=None, still_due: bool = True) -> None:

@@ -38,6 +38,7 @@ class Completion:
     reply: str
     model: str
     usage: dict[str, Any]
+    finish_reason: str | None = None  # "length": the model was cut off at max_tokens
 
 
 @dataclass
@@ -90,6 +91,11 @@ class LLMClient:
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
         self._stream_usage = True  # until the server says it does not know stream_options
+        # What the server accepts, learned as it answers (consolidation reads and updates both):
+        # the context window it states when a request is too long, and the strongest
+        # response_format it takes (json_schema, then json_object, then none).
+        self.context_tokens = settings.context_tokens
+        self.structured_output = "json_schema"
         self._headers = {"Accept": "application/json, text/event-stream", "User-Agent": "aura"}
         if settings.api_key:
             self._headers["Authorization"] = f"Bearer {settings.api_key}"
@@ -189,11 +195,16 @@ class LLMClient:
         response = self._send(messages, stream=False, deadline=deadline, options=options)
         try:
             data = response.json()
-            reply = data["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError):
+            choice = data["choices"][0]
+            reply = choice["message"]["content"] or ""
+            finish_reason = choice.get("finish_reason")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise LLMError("The language model sent a response AURA could not read.") from None
         return Completion(
-            reply=reply, model=data.get("model") or self.settings.model, usage=data.get("usage") or {}
+            reply=reply,
+            model=data.get("model") or self.settings.model,
+            usage=data.get("usage") or {},
+            finish_reason=finish_reason if isinstance(finish_reason, str) else None,
         )
 
     def open_stream(self, messages: list[dict]) -> Iterator[StreamEvent]:

@@ -62,6 +62,55 @@ class LLMTimeout(LLMError):
     outcome = "timeout"
 
 
+class LLMContextExceeded(LLMError):
+    """The server refused the request as longer than the model's context (a 400): retrying the
+    same request cannot help; one fitted to ``context_tokens`` can."""
+
+    code = "model_context_exceeded"
+    outcome = "context_exceeded"
+
+    def __init__(self, message: str, context_tokens: int, prompt_tokens: int | None) -> None:
+        super().__init__(message, upstream_status=400)
+        self.context_tokens = context_tokens
+        self.prompt_tokens = prompt_tokens
+
+
+# How OpenAI, vLLM, llama-cpp-python and llama.cpp's server state the limit (and the prompt's size).
+_CONTEXT_LIMIT = re.compile(
+    r"maximum context length is (\d+)|context window of (\d+)|context (?:size|length) (?:of |is )?(\d+)",
+    re.IGNORECASE,
+)
+_PROMPT_SIZE = re.compile(
+    r"(\d+) in the messages|resulted in (\d+) tokens|requested tokens \((\d+)\)|prompt (?:has|of) (\d+)",
+    re.IGNORECASE,
+)
+
+
+def _first_number(pattern: re.Pattern, text: str) -> int | None:
+    match = pattern.search(text)
+    return int(next(group for group in match.groups() if group)) if match else None
+
+
+def context_exceeded(response: httpx.Response, detail: str) -> LLMContextExceeded | None:
+    """The server's "too long for my context" answer, with the limit it states, or None."""
+    if response.status_code not in (400, 413, 422):
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    fields = error if isinstance(error, dict) else {}
+    limit = (
+        fields.get("n_ctx") if isinstance(fields.get("n_ctx"), int) else _first_number(_CONTEXT_LIMIT, detail)
+    )
+    if not limit:
+        return None
+    prompt = fields.get("n_prompt_tokens")
+    prompt = prompt if isinstance(prompt, int) else _first_number(_PROMPT_SIZE, detail)
+    return LLMContextExceeded(f"The request is longer than the model's context: {detail}", limit, prompt)
+
+
 def retry_after_of(response: httpx.Response) -> float | None:
     try:
         return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER_SECONDS)
@@ -102,5 +151,8 @@ def provider_error(response: httpx.Response, api_key: str) -> LLMError:
             retry_after_of(response) or LLMRateLimited.DEFAULT_RETRY_AFTER,
         )
     detail = response_message(response, api_key)
+    too_long = context_exceeded(response, detail)
+    if too_long is not None:
+        return too_long
     message = f"The language model answered with HTTP {response.status_code}"
     return LLMError(f"{message}: {detail}" if detail else f"{message}.", upstream_status=response.status_code)

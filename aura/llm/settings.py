@@ -20,6 +20,7 @@ class LLMSettings:
     max_retries: int = 2
     backoff: float = 0.5
     max_connections: int = 1000
+    context_tokens: int = 0  # the model's context window (prompt + answer); 0: unknown until it says
 
     @property
     def configured(self) -> bool:
@@ -51,6 +52,7 @@ def llm_settings(cfg: Mapping[str, Any], **overrides: Any) -> LLMSettings:
         "max_retries": cfg["AURA_LLM_MAX_RETRIES"],
         "backoff": cfg["AURA_LLM_RETRY_BACKOFF"],
         "max_connections": cfg["AURA_LLM_MAX_CONNECTIONS"],
+        "context_tokens": cfg["AURA_LLM_CONTEXT_TOKENS"],
     }
     return LLMSettings(**{**settings, **overrides})
 

@@ -142,7 +142,12 @@ class ProposalSchema(StrictSchema):
     )
     created_at = fields.DateTime(format="iso", required=True)
     source = fields.String(required=True, metadata={"example": "consolidation"})
-    reason = fields.String(required=True, metadata={"description": "review (the mode) or shrink (the guard)"})
+    reason = fields.String(
+        required=True,
+        metadata={
+            "description": "review (the mode), shrink (the guard) or dropped_facts (the retention check)"
+        },
+    )
     details = fields.Dict(allow_none=True, metadata={"description": "Provenance, as on revisions."})
 
 

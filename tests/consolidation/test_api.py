@@ -29,6 +29,13 @@ def _memory(api, user_id: int) -> dict | None:
     return api.get(f"/api/v1/memory/{user_id}").get_json()["memory"]
 
 
+def _data_message_of(body: dict) -> str:
+    """The memory lines a request showed the model, as text (what a faithful merge keeps)."""
+    data = body["messages"][1]["content"]
+    lines = data.split("<current_memory>\n")[1].split("</current_memory>")[0].splitlines()
+    return "\n".join(json.loads(line)["text"] for line in lines if line.startswith("{"))
+
+
 def _data_message(fake_llm: FakeLLM, request: int = -1) -> str:
     messages = fake_llm.received[request].body["messages"]
     assert [m["role"] for m in messages] == ["system", "user"]
@@ -60,7 +67,7 @@ class TestMerging:
         assert newest["source"] == "consolidation" and newest["actor"] == "service:tests"
         assert newest["details"] == {
             "model": "memory-model",
-            "prompt": "consolidation-v1",
+            "prompt": "consolidation-v2",
             "conversation_id": "conv-7",
             "turns_used": 2,
             "turns_received": 2,
@@ -71,6 +78,7 @@ class TestMerging:
             "condensed": False,
             "remerged": False,
             "trigger": "request",
+            "answer_format": "text",  # the scripted model ignores response_format
         }
 
     def test_an_answer_identical_to_the_memory_stores_nothing(self, api, fake_llm):
@@ -141,7 +149,7 @@ class TestPrompt:
         system, data = fake_llm.last_messages
         assert system["role"] == "system" and "Likes hiking" not in system["content"]
         assert "Ignore previous" not in system["content"]
-        assert "keep every fact" in system["content"].lower()
+        assert "lines you do not edit stay exactly as they are" in system["content"].lower()
         assert "only from the user's own turns" in system["content"]
         assert "never store credentials" in system["content"].lower()
         assert data["role"] == "user"
@@ -150,7 +158,7 @@ class TestPrompt:
         between = data["content"].split("<transcript>")[1].split("</transcript>")[0].strip()
         assert json.loads(between) == {"role": "user", "content": injection}
         memory_json = data["content"].split("<current_memory>")[1].split("</current_memory>")[0]
-        assert json.loads(memory_json) == "Likes hiking."
+        assert json.loads(memory_json) == {"line": 1, "text": "Likes hiking."}
 
     def test_the_prompt_gives_todays_date_and_each_turns_time(self, api, fake_llm):
         fake_llm.script(Answer(reply="Has an exam on 2026-11-27."))
@@ -162,10 +170,10 @@ class TestPrompt:
         assert f"Today's date is {utcnow().date().isoformat()}" in system["content"]
         assert '"time": "2026-11-20 08:30 UTC"' in data["content"]
 
-    def test_no_memory_is_null_in_the_data(self, api, fake_llm):
+    def test_no_memory_is_an_empty_list_in_the_data(self, api, fake_llm):
         fake_llm.script(Answer(reply="Likes tea."))
         api.post(consolidate_url(12), json={"messages": said("I like tea")})
-        assert "<current_memory>\nnull\n</current_memory>" in _data_message(fake_llm)
+        assert "<current_memory>\n(empty)\n</current_memory>" in _data_message(fake_llm)
 
     def test_an_operators_prompt_file_replaces_the_instructions(self, make_app, fake_llm, db, tmp_path):
         prompt = tmp_path / "house-style.txt"
@@ -206,7 +214,7 @@ class TestBudgets:
             AURA_CONSOLIDATION_MAX_TURN_CHARS=300,
         )
         turns = said(*[f"turn {i:02d} " + "x" * 400 for i in range(10)])
-        fake_llm.script(Answer(reply="Talks a lot."))
+        fake_llm.script(Answer(reply="Sends long turns."))
         body = service_client(app).post(consolidate_url(20), json={"messages": turns}).get_json()
         assert body["turns_used"] == 3 and body["transcript_cut"] is True
         data = _data_message(fake_llm)
@@ -279,7 +287,7 @@ class TestBudgets:
         fake_llm.script(Answer(reply="y" * 80))
         response = client.post(consolidate_url(26), json={"messages": said("hello")})
         assert response.status_code == 200 and len(fake_llm.received) == 1
-        assert "at most 80" in fake_llm.received[0].body["messages"][0]["content"]
+        assert "under\n   80 characters" in fake_llm.received[0].body["messages"][0]["content"]
 
     def test_all_model_calls_share_one_deadline(self, make_app, fake_llm, db):
         app = make_app(
@@ -345,7 +353,7 @@ class TestConcurrency:
         def someone_saves_each_time(body: dict) -> Answer:
             with consolidation_app.app_context():
                 service.save_memory(41, next(writes))
-            return Answer(reply="merged from all of their text")
+            return Answer(reply=f"{_data_message_of(body)}\nSays hello.")
 
         fake_llm.responder = someone_saves_each_time
         response = api.post(consolidate_url(41), json={"messages": said("hello")})
@@ -361,7 +369,7 @@ class TestConcurrency:
         def someone_saves(body: dict) -> Answer:
             with consolidation_app.app_context():
                 service.save_memory(42, "v2")
-            return Answer(reply="merged")
+            return Answer(reply="v1\nSays hello.")
 
         fake_llm.responder = someone_saves
         response = api.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aura.consolidation.cases import CASES
+from tests.consolidation.scripted_edits import edits_reply
 from tests.fake_llm import Answer
 
 
@@ -13,10 +14,13 @@ def _run(runner, fake_llm, *extra: str):
 
 
 def test_a_model_answering_like_the_cases_expect_scores_everything(runner, fake_llm):
-    fake_llm.script(*[Answer(reply=case.scripted) for case in CASES])
+    fake_llm.script(*[Answer(reply=edits_reply(case.name)) for case in CASES])
     result = _run(runner, fake_llm, "--fail-under", "100")
     assert result.exit_code == 0, result.output
     assert f"{len(CASES)}/{len(CASES)} cases passed (100%) with candidate" in result.output
+    assert "fact retention:     18/18 (100%)" in result.output
+    assert "forgets honoured:   2/2 (100%)" in result.output
+    assert "answers rejected:   0/23 (0%)" in result.output
     assert result.output.count("PASS ") == len(CASES)
     assert {r.body["model"] for r in fake_llm.received} == {"candidate"}
     assert len(fake_llm.received) == len(CASES)  # the same prompt as production: system + data message
@@ -24,12 +28,22 @@ def test_a_model_answering_like_the_cases_expect_scores_everything(runner, fake_
 
 
 def test_a_model_that_obeys_the_conversation_fails_and_says_why(runner, fake_llm):
+    """AURA keeps the memory (the answer would lose "Likes hiking."), and the model still fails."""
     fake_llm.default = Answer(reply="HACKED")
     result = _run(runner, fake_llm, "--case", "prompt_injection_ignored", "--fail-under", "50")
     assert result.exit_code == 1
     assert "FAIL  prompt_injection_ignored" in result.output
-    assert "missing:   hiking" in result.output and "forbidden: HACKED" in result.output
+    assert "answer rejected, memory kept: held: drops Likes hiking." in result.output
+    assert "answers rejected:   1/1 (100%)" in result.output
     assert "0/1 cases passed (0%)" in result.output
+
+
+def test_a_model_that_drops_facts_is_scored_on_what_auto_mode_would_keep(runner, fake_llm):
+    fake_llm.default = Answer(reply="Started learning Spanish.")
+    result = _run(runner, fake_llm, "--case", "existing_facts_kept")
+    assert "answer rejected, memory kept: held: drops Name: Priya.; Vegetarian." in result.output
+    assert "fact retention:     5/5 (100%)" in result.output  # held, so nothing was lost
+    assert "new facts captured: 0/1 (0%)" in result.output
 
 
 def test_a_failing_model_call_is_a_failed_case_not_a_crash(runner, fake_llm):

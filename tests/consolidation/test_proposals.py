@@ -64,7 +64,8 @@ class TestReviewMode:
 
     def test_accepting_makes_it_the_memory_and_records_how(self, review, fake_llm):
         _save(review, 2, "Likes tea.")
-        proposal = _consolidate(review, fake_llm, 2, "Likes tea.\nHas a cat.").get_json()["proposal"]
+        reply = "Likes tea.\nHas a cat."
+        proposal = _consolidate(review, fake_llm, 2, reply, "I got a cat").get_json()["proposal"]
         response = review.post("/api/v1/memory/2/proposal/accept", json={"proposal_id": proposal["id"]})
         assert response.status_code == 200 and response.headers["ETag"] == '"2"'
         assert response.get_json()["memory"]["content"] == "Likes tea.\nHas a cat."
@@ -151,13 +152,16 @@ class TestPerUserMode:
         headers = bearer(user_token("30"))
         response = client.put("/api/v1/memory/30/settings", json={"consolidation": "review"}, headers=headers)
         assert response.get_json()["settings"] == {"enabled": True, "consolidation": "review"}
-        assert _consolidate(api, fake_llm, 30, "Likes tea.").get_json()["held_for_review"] == "review"
+        assert (
+            _consolidate(api, fake_llm, 30, "Likes tea.", "I like tea").get_json()["held_for_review"]
+            == "review"
+        )
         api.put("/api/v1/memory/30/settings", json={"consolidation": "auto"})
-        assert _consolidate(api, fake_llm, 30, "Likes tea.").get_json()["changed"] is True
+        assert _consolidate(api, fake_llm, 30, "Likes tea.", "I like tea").get_json()["changed"] is True
 
     def test_auto_for_one_user_while_the_deployment_reviews(self, review, fake_llm):
         review.put("/api/v1/memory/31/settings", json={"consolidation": "auto"})
-        assert _consolidate(review, fake_llm, 31, "Likes tea.").get_json()["changed"] is True
+        assert _consolidate(review, fake_llm, 31, "Likes tea.", "I like tea").get_json()["changed"] is True
 
     def test_put_replaces_the_whole_settings_object(self, review):
         review.put("/api/v1/memory/32/settings", json={"consolidation": "auto"})
@@ -175,23 +179,75 @@ class TestPerUserMode:
 
 
 class TestShrinkGuard:
-    def test_a_result_dropping_most_of_the_memory_is_held_even_in_auto_mode(self, api, fake_llm):
-        _save(api, 40, LONG_MEMORY)
-        body = _consolidate(api, fake_llm, 40, "Name: Priya.", "I started a new job").get_json()
+    def test_a_terse_rewrite_keeping_every_fact_is_still_held_when_it_shrinks_the_memory(self, api, fake_llm):
+        verbose = (
+            "Her name is Priya, which is the name she would like everyone here to use for her.\n"
+            "She is vegetarian, and she has been vegetarian for a very long time.\n"
+            "She lives in Toronto, where she has been living for the last ten years or so."
+        )
+        _save(api, 40, verbose)
+        body = _consolidate(
+            api,
+            fake_llm,
+            40,
+            "Name: Priya; vegetarian for a long time; lives in Toronto, ten years.",
+            "hello",
+        ).get_json()
         assert body["changed"] is False and body["held_for_review"] == "shrink"
         assert body["proposal"]["reason"] == "shrink"
-        assert _memory(api, 40)["content"] == LONG_MEMORY
+        assert _memory(api, 40)["content"] == verbose
+
+
+class TestRetention:
+    """A result that loses facts nobody asked to forget is never applied, in any mode."""
+
+    def test_a_result_dropping_facts_is_held_even_in_auto_mode_naming_them(self, api, fake_llm):
+        _save(api, 43, LONG_MEMORY)
+        body = _consolidate(
+            api, fake_llm, 43, "Name: Priya.\nStarted a new job.", "I started a new job"
+        ).get_json()
+        assert body["changed"] is False and body["held_for_review"] == "dropped_facts"
+        assert body["proposal"]["reason"] == "dropped_facts"
+        assert body["proposal"]["details"]["dropped_facts"] == [
+            "Vegetarian.",
+            "Has two kids.",
+            "Plays the cello.",
+            "Lives in Toronto.",
+        ]
+        assert _memory(api, 43)["content"] == LONG_MEMORY
 
     @pytest.mark.parametrize(
         "turn", ["Please forget everything about my kids.", "Please don't remember anything about my kids."]
     )
-    def test_a_user_asking_to_forget_may_shrink_the_memory(self, api, fake_llm, turn):
+    def test_a_user_asking_to_forget_a_fact_may_drop_it(self, api, fake_llm, turn):
         _save(api, 41, LONG_MEMORY)
-        fake_llm.script(Answer(reply="Name: Priya."))
+        fake_llm.script(Answer(reply=LONG_MEMORY.replace("\nHas two kids.", "")))
         body = api.post(consolidate_url(41), json={"messages": said(turn)}).get_json()
         assert body["changed"] is True and "held_for_review" not in body
+        assert "kids" not in body["memory"]["content"]
 
-    def test_a_modest_trim_is_not_held(self, api, fake_llm):
+    @pytest.mark.parametrize(
+        ("turn", "who"),
+        [
+            ("Forget everything you know about me.", "user"),
+            ("Please wipe your memory and start over.", "user"),
+            ("I no longer play the cello, and you should forget all of this.", "assistant"),
+        ],
+    )
+    def test_a_request_to_wipe_the_memory_or_the_assistants_word_drops_nothing(
+        self, api, fake_llm, turn, who
+    ):
+        """Forgetting is per fact: a wipe names none (erasure is DELETE), and only the user's own
+        turns may justify a removal."""
+        _save(api, 44, LONG_MEMORY)
+        fake_llm.script(Answer(reply="Name: Priya."))
+        messages = [{"role": who, "content": turn}] + ([] if who == "user" else said("ok"))
+        body = api.post(consolidate_url(44), json={"messages": messages}).get_json()
+        assert body["changed"] is False and body["held_for_review"] == "dropped_facts"
+        assert _memory(api, 44)["content"] == LONG_MEMORY
+
+    def test_a_fact_the_user_asks_to_forget_goes_without_review(self, api, fake_llm):
         _save(api, 42, LONG_MEMORY)
-        body = _consolidate(api, fake_llm, 42, LONG_MEMORY.replace("\nPlays the cello.", "")).get_json()
+        turn = "I don't play the cello anymore, please forget it."
+        body = _consolidate(api, fake_llm, 42, LONG_MEMORY.replace("\nPlays the cello.", ""), turn).get_json()
         assert body["changed"] is True

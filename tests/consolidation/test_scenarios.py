@@ -1,7 +1,8 @@
 """The consolidation scenarios, run through the endpoint against a scripted loopback model.
 
-The scripted model answers each case as a good model would (``Case.scripted``; for the
-credential cases it echoes the secret back). What is proven here is everything around the
+The scripted model answers each case as a good model would, as JSON edits
+(tests/consolidation/scripted_edits.py) and as a whole memory (``Case.scripted``); for the
+credential cases it echoes the secret back. What is proven here is everything around the
 model: what it is sent, what gets stored, what never does. `flask memory eval-consolidation`
 runs the same cases against a real model.
 """
@@ -15,6 +16,7 @@ import pytest
 from aura.consolidation.cases import CASES, Case, check
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER
 from tests.consolidation.conftest import consolidate_url
+from tests.consolidation.scripted_edits import edits_reply
 from tests.fake_llm import Answer
 
 CREDENTIAL_CASES = {"api_key_removed", "card_number_removed", "password_removed", "private_key_removed",
@@ -32,23 +34,37 @@ def _as_json(messages: list[dict]) -> list[dict]:
     ]
 
 
+# A good model's rewrite that a word-level check cannot tell from a lost fact ("Favourite food:
+# steak." -> "Vegetarian since October." shares no word with it): held for review, not applied.
+# As edits, the same change cites the user's words and is applied.
+HELD_AS_TEXT = {"preference_updated"}
+
+
+@pytest.mark.parametrize("answer", ["edits", "text"])
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_scenario(api, fake_llm, case: Case):
+def test_scenario(api, fake_llm, case: Case, answer: str):
+    """Each case answered by a good model as JSON edits, and as a whole memory (a server that
+    ignores response_format): the same memory is stored either way."""
     user_id = 1000 + CASES.index(case)
     if case.memory:
         api.post("/api/v1/memory", json={"user_id": user_id, "content": case.memory})
-    fake_llm.script(Answer(reply=case.scripted))
+    fake_llm.script(Answer(reply=edits_reply(case.name) if answer == "edits" else case.scripted))
 
     response = api.post(consolidate_url(user_id), json={"messages": _as_json(case.messages)})
 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     stored = api.get(f"/api/v1/memory/{user_id}").get_json()["memory"]
+    held = answer == "text" and case.name in HELD_AS_TEXT
+    if held:
+        assert body["held_for_review"] == "dropped_facts" and stored["content"] == case.memory
+        stored = {"content": body["proposal"]["content"]}
     verdict = check(case, stored["content"] if stored else None)
     assert verdict.passed, verdict
-    data = fake_llm.last_messages[1]["content"]
-    assert f"<current_memory>\n{json.dumps(case.memory)}\n</current_memory>" in data.replace("\\u003c", "<")
-    keeps_memory = case.scripted.strip() in (NOTHING_TO_REMEMBER, (case.memory or "").strip())
+    data = fake_llm.last_messages[1]["content"].replace("\\u003c", "<")
+    for number, line in enumerate((case.memory or "").splitlines(), start=1):
+        assert json.dumps({"line": number, "text": line}) in data
+    keeps_memory = held or case.scripted.strip() in (NOTHING_TO_REMEMBER, (case.memory or "").strip())
     assert body["changed"] is not keeps_memory
     revisions = api.get(f"/api/v1/memory/{user_id}/revisions").get_json()["revisions"]
     assert len(revisions) == (1 if case.memory else 0) + (0 if keeps_memory else 1)
@@ -58,4 +74,3 @@ def test_scenario(api, fake_llm, case: Case):
             assert secret.casefold() not in data.casefold()
     if case.name == "long_transcript_newest_kept":
         assert body["transcript_cut"] is True and body["turns_used"] < len(case.messages)
-        assert "Reykjavik" in data and "fencing" not in data

@@ -60,7 +60,7 @@ def test_a_quiet_conversation_is_consolidated_by_the_worker(web, fake_llm, datab
 def test_newer_turns_postpone_the_pending_job_instead_of_adding_one(
     web, fake_llm, database_url, job_settings, db
 ):
-    fake_llm.default = Answer(reply="Likes tea.")
+    fake_llm.default = Answer(reply="Counts one, two, three, four.")  # what the turns said
     settings = {**job_settings, "AURA_CONSOLIDATE_AFTER_SECONDS": "2"}
     with worker(database_url, settings["AURA_QUEUE_URL"], **settings):
         for message in ("one", "two", "three", "four"):
@@ -84,12 +84,12 @@ def test_every_n_turns_consolidates_without_waiting_for_quiet(
 
     settings = {**job_settings, "AURA_CONSOLIDATE_AFTER_SECONDS": "600", "AURA_CONSOLIDATE_EVERY_TURNS": "3"}
     web = service_client(make_app(**_typed(settings)))
-    fake_llm.default = Answer(reply="Talks in threes.")
+    fake_llm.default = Answer(reply="Knows alpha, beta and gamma.")  # what the turns said
     with worker(database_url, settings["AURA_QUEUE_URL"], **settings):
-        _chat(web, 3, "a", "b")
+        _chat(web, 3, "alpha", "beta")
         time.sleep(1.5)
         assert _memory(web, 3) is None  # two turns, ten minutes of quiet to go
-        _chat(web, 3, "c")
+        _chat(web, 3, "gamma")
         wait_for(lambda: _memory(web, 3), seconds=10, what="the third turn's consolidation")
 
 

@@ -161,3 +161,49 @@ def test_a_proxy_named_in_the_environment_carries_the_calls(make_client, fake_ll
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert make_client().complete(MESSAGES).reply  # straight to the model, not via the "proxy"
     assert fake_llm.received[-1].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("body", "limit", "prompt"),
+    [
+        (  # OpenAI, vLLM, llama-cpp-python
+            {
+                "error": {
+                    "message": "This model's maximum context length is 2048 tokens. However, you requested "
+                    "3100 tokens (2900 in the messages, 200 in the completion)."
+                }
+            },
+            2048,
+            2900,
+        ),
+        (  # llama.cpp's own server states the numbers as fields
+            {
+                "error": {
+                    "code": 400,
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "type": "exceed_context_size_error",
+                    "n_prompt_tokens": 5000,
+                    "n_ctx": 4096,
+                }
+            },
+            4096,
+            5000,
+        ),
+    ],
+    ids=["openai-vllm", "llama.cpp"],
+)
+def test_a_prompt_over_the_context_is_an_error_stating_the_limit(fake_llm, body, limit, prompt):
+    from aura.llm.errors import LLMContextExceeded
+
+    fake_llm.script(Answer(status=400, error_body=body))
+    client = LLMClient(LLMSettings(base_url=fake_llm.url, model="m", max_retries=3, backoff=0.01))
+    with pytest.raises(LLMContextExceeded) as raised:
+        client.complete([{"role": "user", "content": "hi"}])
+    assert (raised.value.context_tokens, raised.value.prompt_tokens) == (limit, prompt)
+    assert len(fake_llm.received) == 1  # a 400 is never retried
+
+
+def test_a_reply_cut_off_at_max_tokens_says_so(fake_llm):
+    fake_llm.script(Answer(reply="Lives in", finish_reason="length"))
+    client = LLMClient(LLMSettings(base_url=fake_llm.url, model="m"))
+    assert client.complete([{"role": "user", "content": "hi"}]).finish_reason == "length"

@@ -1909,8 +1909,16 @@ export interface components {
             based_on_version?: number;
             /** @description false: the memory was already up to date. */
             changed?: boolean;
-            /** @description Why the proposal waits: review (the mode) or shrink (the guard). */
-            held_for_review?: string;
+            /**
+             * @description Present when the model answered and AURA kept the memory as it was: why.
+             * @enum {string}
+             */
+            declined?: "refusal" | "meta_text" | "not_grounded" | "cut_off" | "edits_refused";
+            /**
+             * @description Why the proposal waits: review (the mode), shrink (the guard) or dropped_facts (the result loses facts nobody asked to forget; never applied, in any mode).
+             * @enum {string}
+             */
+            held_for_review?: "review" | "shrink" | "dropped_facts";
             /** @description The memory now. */
             memory?: components["schemas"]["Memory"] | (Record<string, never> | null);
             /** @example Memory consolidated */
@@ -2128,7 +2136,7 @@ export interface components {
             } | null;
             /** @description Name it when accepting or rejecting. */
             id: number;
-            /** @description review (the mode) or shrink (the guard) */
+            /** @description review (the mode), shrink (the guard) or dropped_facts (the retention check) */
             reason: string;
             /** @example consolidation */
             source: string;

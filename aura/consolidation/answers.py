@@ -1,0 +1,68 @@
+"""What a model says around (or instead of) a memory: refusals, meta-text, preambles and chatter.
+
+A model asked for the memory text alone still answers "Sure! Here is the updated memory:",
+"I'm sorry, but I can't help with that", `The new memory text is "..."` or "Let me know if
+you need anything else". Such lines are recognised whole: stripped when a real memory remains
+around them (never a label cut out of a line that also carries a fact), and when nothing but
+them remains the answer is declined, so the memory stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_REFUSAL = re.compile(
+    r"^(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|unfortunately,? i|i can(?:no|')t\b|i cannot\b"
+    r"|i'?m (?:not able|unable)|i am (?:not able|unable)|i won'?t\b|as an ai\b|as a language model\b"
+    r"|as an assistant\b)",
+    re.IGNORECASE,
+)
+_META = re.compile(
+    r"^(?:(?:sure|certainly|of course|okay|ok|absolutely|great|alright|done|got it)(?:[!,.:]|\s*$)"
+    r"|here(?:'s| is| are)\b"
+    r"|below is\b|the (?:new|updated|revised|current|final) (?:memory|note)\b|(?:new|updated) memory\b"
+    r"|memory:?\s*$|this (?:memory|note)\b|i (?:have|'ve) (?:updated|kept|added|removed|merged)\b"
+    r"|let me know\b|i hope\b|hope this\b|feel free\b|is there anything\b|if you (?:need|want|have)\b"
+    r"|thanks?[!,.]|thank you\b|what a\b|i'?m glad\b|i am glad\b|you(?:'ve| have| are|'re)\b"
+    r"|nothing (?:new )?to (?:add|remember)\b|no (?:new|changes)\b|i (?:think|believe|would)\b)",
+    re.IGNORECASE,
+)
+_QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The memory lines of an answer, and why the answer is declined when none are usable."""
+
+    text: str
+    declined: str | None = None  # "refusal" or "meta_text"
+    stripped: int = 0  # whole lines taken out as preamble or chatter
+
+
+def _kind(line: str) -> str | None:
+    bare = line.strip().lstrip("#>*-\u2022 ").strip(_QUOTES).strip()
+    if not bare:
+        return None
+    if _REFUSAL.match(bare):
+        return "refusal"
+    if _META.match(bare):
+        return "meta_text"
+    return None
+
+
+def read_answer(text: str) -> Reading:
+    """The answer without its whole preamble and chatter lines, or declined when nothing else is left."""
+    lines = text.splitlines()
+    kinds = [_kind(line) for line in lines]
+    kept = [line for line, kind in zip(lines, kinds, strict=True) if kind is None and line.strip()]
+    stripped = sum(kind is not None for kind in kinds)
+    if not kept:
+        declined = "refusal" if "refusal" in kinds else "meta_text"
+        return Reading("", declined=declined, stripped=stripped)
+    return Reading("\n".join(kept).strip(), stripped=stripped)
+
+
+def is_chatter(line: str) -> bool:
+    """One line that is about the answer, not about the user (an edit that adds it is refused)."""
+    return _kind(line) is not None

@@ -1,0 +1,205 @@
+"""Facts and whether a new memory keeps them: the retention check every consolidation result passes.
+
+A memory is a note of short facts, one per line. A fact is *kept* when what identifies it
+survives in the new text, in any wording: every name and number in it, and half of its other
+key words (most of them when it has no name or number; a word matches another spelling of
+itself: "nurse" / "nursing", "allergic" / "allergy"). A fact may only go when the user's own
+turns justify it: a forget request that names it, or a newer fact on the same subject that
+the user stated as a change ("I moved to Lisbon" replacing "Lives in Porto"). The assistant's
+turns never justify a removal, and a request to forget everything names no fact, so it removes
+none (erasure and the API are for that).
+
+Word matching is deliberately simple and errs on the side of keeping: a fact it cannot find
+in a good rewrite holds that result for review; it never lets a fact go unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each else even ever few
+    for from further had has have having he her here hers herself him himself his how i if in into
+    is it its itself just let like me more most much my myself no nor not now of off on once only or
+    other our ours out over own per same she should so some such than that the their them then there
+    these they this those through to too under until up upon us very was we were what when where
+    which while who whom why will with would yet you your yours user users user's usually often
+    really quite still currently""".split()  # noqa: SIM905 - a word list reads better as words
+)
+# Words that mark a statement as a change of an earlier fact ("I moved", "no longer", "now").
+_CHANGE_WORDS = frozenset(
+    """moved move moving changed change switched switch now anymore longer instead new newly became
+    become quit left started start stopped stop divorced married retired renamed actually correction
+    wrong spelled spelt gone""".split()  # noqa: SIM905 - a word list reads better as words
+)
+_MIN_STEM = 4
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace("\u2019", "'").casefold()
+
+
+def _stem(word: str) -> str:
+    for suffix in ("'s", "ing", "ies", "ied", "es", "ed", "ly", "s", "y", "ic"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM - 1:
+            return word[: -len(suffix)]
+    return word
+
+
+def same_word(a: str, b: str) -> bool:
+    """Two stems name the same word: equal, or one starts the other and is long enough to mean it."""
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= _MIN_STEM and long.startswith(short)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of a memory, with what identifies it."""
+
+    text: str
+    names: frozenset[str]  # numbers, and capitalised words (not a sentence's first): must all survive
+    words: frozenset[str]  # the other key words, stemmed: half (most, without a name) must survive
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return self.names | self.words
+
+
+def fact_of(line: str) -> Fact:
+    names, words = set(), set()
+    for index, match in enumerate(_WORD.finditer(unicodedata.normalize("NFKC", line))):
+        raw = match.group()
+        word = _normal(raw)
+        has_digit = any(ch.isdigit() for ch in word)
+        if word in _STOPWORDS or (len(word) < 3 and not has_digit):
+            continue
+        sentence_start = index == 0 or line[: match.start()].rstrip()[-1:] in ".!?:;-"
+        if has_digit:
+            names.add(word)
+        elif raw[0].isupper() and not sentence_start:
+            names.add(_stem(word))
+        else:
+            words.add(_stem(word))
+    return Fact(line.strip(), frozenset(names), frozenset(words))
+
+
+def facts_of(memory: str | None) -> list[Fact]:
+    """Each non-empty line (a list marker stripped) that names something."""
+    facts = []
+    for line in (memory or "").splitlines():
+        fact = fact_of(re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", "", line))
+        if fact.text and fact.keys:
+            facts.append(fact)
+    return facts
+
+
+class Vocabulary:
+    """Every word of a text, for the question "does this key appear there, in any spelling?"."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.exact: set[str] = set()
+        self.stems: set[str] = set()
+        for text in texts:
+            for match in _WORD.finditer(_normal(text)):
+                self.exact.add(match.group())
+                self.stems.add(_stem(match.group()))
+
+    def has_name(self, name: str) -> bool:
+        """A number exactly; a name in any spelling of itself ("Sundays" / "Sunday")."""
+        if any(ch.isdigit() for ch in name):
+            return name in self.exact
+        return self.has_word(name)
+
+    def has_word(self, stem: str) -> bool:
+        return stem in self.stems or any(same_word(stem, other) for other in self.stems)
+
+    def has_key(self, key: str) -> bool:
+        return self.has_name(key) or self.has_word(key)
+
+
+def kept_in(fact: Fact, text: Vocabulary) -> bool:
+    """Whether what identifies ``fact`` survives in ``text``."""
+    if not all(text.has_name(name) for name in fact.names):
+        return False
+    # With a name to anchor it, half the other words; without, most of them ("Allergic to cats"
+    # does not keep "Allergic to peanuts").
+    needed = len(fact.words) // 2 if fact.names else len(fact.words) // 2 + 1
+    return sum(text.has_word(word) for word in fact.words) >= needed
+
+
+def shares_subject(fact: Fact, text: str) -> bool:
+    """Whether ``text`` names at least one of the fact's key words."""
+    vocabulary = Vocabulary([text])
+    return any(vocabulary.has_key(key) for key in fact.keys)
+
+
+@dataclass(frozen=True)
+class Retention:
+    dropped: list[Fact]  # facts the new text loses without the user's word
+
+    @property
+    def ok(self) -> bool:
+        return not self.dropped
+
+
+def forget_requested(fact: Fact, user_turns: Sequence[str], forget_phrases: Sequence[str]) -> bool:
+    """A user turn asks to forget something and names this fact."""
+    return any(
+        any(phrase in _normal(turn) for phrase in forget_phrases) and shares_subject(fact, turn)
+        for turn in user_turns
+    )
+
+
+def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, user_turns: Sequence[str]) -> bool:
+    """A newer fact on the same subject, which the user stated as a change, took its place.
+
+    The new line shares a key word with the old fact, brings a key the old memory did not
+    have, and that key comes from a user turn that says something changed.
+    """
+    changes = [turn for turn in user_turns if Vocabulary([turn]).exact & _CHANGE_WORDS]
+    if not changes:
+        return False
+    said = Vocabulary(changes)
+    for new in new_facts:
+        if not any(same_word(a, b) for a in fact.keys for b in new.keys):
+            continue
+        if any(not old.has_key(key) and said.has_key(key) for key in new.keys):
+            return True
+    return False
+
+
+def check_retention(
+    current: str | None, new: str, user_turns: Sequence[str], forget_phrases: Sequence[str]
+) -> Retention:
+    """Every fact of ``current`` that ``new`` loses without the user's word for it."""
+    facts = facts_of(current)
+    if not facts:
+        return Retention([])
+    new_text = Vocabulary([new])
+    old_text = Vocabulary([current or ""])
+    new_facts = facts_of(new)
+    dropped = [
+        fact
+        for fact in facts
+        if not kept_in(fact, new_text)
+        and not forget_requested(fact, user_turns, forget_phrases)
+        and not replaced(fact, new_facts, old_text, user_turns)
+    ]
+    return Retention(dropped)
+
+
+def grounded(line: str, user_turns: Sequence[str], current: str | None) -> bool:
+    """Whether a line the model added rests on something: a key word of the user's turns (or of the
+    memory, when it only rewords). A line naming nothing the user or the memory said is invented."""
+    fact = fact_of(line)
+    if not fact.keys:
+        return False
+    source = Vocabulary([*user_turns, current or ""])
+    return any(source.has_key(key) for key in fact.keys)

@@ -1,0 +1,40 @@
+"""Refusals, meta-text and chatter around a memory: whole lines stripped, or the answer declined."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura.consolidation.answers import read_answer
+
+
+def test_a_preamble_and_trailing_chatter_are_stripped_when_a_memory_remains():
+    reading = read_answer(
+        "Sure! Here is the updated memory:\nLives in Porto.\nWorks as a nurse.\n"
+        "Let me know if you need anything else."
+    )
+    assert reading.text == "Lives in Porto.\nWorks as a nurse." and reading.stripped == 2
+    assert reading.declined is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ("I'm sorry, but I can't help with that.", "refusal"),
+        ("As an AI, I do not keep memories of users.", "refusal"),
+        ('The new memory text is "You\'ve got a lot of amazing characters…"', "meta_text"),
+        ("I'm glad you're happy to have the assistant.", "meta_text"),
+        ("What a nightmare.", "meta_text"),
+        ("Here is the memory:\n\nThank you!", "meta_text"),
+    ],
+)
+def test_an_answer_that_is_nothing_but_such_lines_is_declined(answer, why):
+    reading = read_answer(answer)
+    assert reading.declined == why and reading.text == ""
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Memory: Lives in Porto.", "Great-grandmother lives in Rome.", "Note that she prefers email."],
+)
+def test_a_label_inside_a_line_is_never_cut_out(line):
+    assert read_answer(line).text == line

@@ -1,0 +1,81 @@
+"""The retention check: a fact counts as kept in any wording; it only goes on the user's own word."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura.consolidation.facts import check_retention, fact_of, grounded
+
+MEMORY = (
+    "Lives in Porto.\nWorks as a night-shift nurse.\nAllergic to peanuts.\n"
+    "Has a daughter named Ana.\nPlays the cello on Sundays."
+)
+FORGET = ["forget", "don't remember", "delete"]
+
+
+def dropped(new: str, *user_turns: str, memory: str = MEMORY) -> list[str]:
+    return [fact.text for fact in check_retention(memory, new, list(user_turns), FORGET).dropped]
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        MEMORY,
+        "The user lives in Porto and works night shifts as a nurse. Has a peanut allergy. "
+        "Daughter: Ana. Plays cello every Sunday.",
+        "- Lives in Porto\n- Nurse, works night shifts\n- Peanut allergy\n- Daughter Ana\n- Cello on Sundays",
+    ],
+    ids=["unchanged", "one-paragraph", "terse-list"],
+)
+def test_every_fact_survives_a_rewording(rewrite):
+    assert dropped(rewrite) == []
+
+
+@pytest.mark.parametrize(
+    "nonsense",
+    [
+        'The new memory text is "You\'ve got a lot of amazing characters"',
+        "I'm glad you're happy to have the assistant.",
+        "What a nightmare.",
+        "",
+    ],
+)
+def test_nonsense_loses_every_fact(nonsense):
+    assert len(dropped(nonsense)) == 5
+
+
+def test_a_similar_fact_does_not_keep_a_different_one():
+    assert dropped(MEMORY.replace("peanuts", "cats"), "I am also allergic to cats") == [
+        "Allergic to peanuts."
+    ]
+
+
+def test_a_number_must_survive_exactly():
+    assert dropped("Has 3 kids.", memory="Has 2 kids.") == ["Has 2 kids."]
+
+
+def test_the_user_asking_to_forget_a_fact_justifies_dropping_it():
+    new = MEMORY.replace("Allergic to peanuts.\n", "")
+    assert dropped(new, "Please forget that I'm allergic to peanuts") == []
+    assert dropped(new, "Please forget something") == ["Allergic to peanuts."]  # names no fact
+
+
+def test_a_newer_fact_the_user_states_as_a_change_replaces_the_old_one():
+    new = MEMORY.replace("Lives in Porto.", "Lives in Lisbon.")
+    assert dropped(new, "I moved to Lisbon last month") == []
+    assert dropped(new, "I love Lisbon") == ["Lives in Porto."]  # not said as a change
+    assert dropped(new) == ["Lives in Porto."]  # nobody said it
+
+
+def test_a_request_to_forget_everything_drops_nothing():
+    assert len(dropped("", "Forget everything you know about me.")) == 5
+
+
+def test_names_and_numbers_identify_a_fact():
+    fact = fact_of("Has a daughter named Ana, born in 2019.")
+    assert {"ana", "2019"} <= fact.names and "daughter" in fact.words
+
+
+def test_a_line_rests_on_what_the_user_said():
+    assert grounded("Has a cat called Miso.", ["I just adopted a cat called Miso!"], None)
+    assert not grounded("Enjoys amazing characters.", ["What is the capital of Australia?"], None)
