@@ -27,8 +27,9 @@ SHARED_LIMITS = "redis://127.0.0.1:6379/15"
 
 
 def close_app(app: Flask) -> None:
-    """Release what an app holds: its database pool and its LLM client's connections."""
+    """Release what an app holds: its database pool and its LLM clients' connections."""
     app.extensions["aura_llm"].close()
+    app.extensions["aura_consolidation_llm"].close()
     with app.app_context():
         _db.engine.dispose()
 
@@ -209,3 +210,25 @@ def shared_limits_redis():
         pytest.skip("no Redis on 127.0.0.1:6379")
     yield client
     client.close()
+
+
+# What makes a test slow: it starts gunicorn, `flask worker`, nginx, PgBouncer, Chromium or a
+# real model. `scripts/test -m "not slow"` runs the rest in a few minutes.
+_SLOW_MODULES = {"test_bursts", "test_nginx", "test_pgbouncer", "test_scale_out", "test_serving", "test_wsgi",
+                 "test_slow_bodies", "test_real_model", "test_background", "test_browser"}  # fmt: skip
+_SLOW_NAMES = {"gunicorn", "worker"}
+_SLOW_FIXTURES = {"model_url", "streaming_model", "nginx_in_front", "two_instances", "page"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        function = getattr(item, "function", None)
+        names = set(function.__code__.co_names) if function else set()
+        if (
+            module in _SLOW_MODULES
+            or names & _SLOW_NAMES
+            or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.get_closest_marker("browser")
+        ):
+            item.add_marker(pytest.mark.slow)

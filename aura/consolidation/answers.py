@@ -25,7 +25,21 @@ _META = re.compile(
     r"|memory:?\s*$|this (?:memory|note)\b|i (?:have|'ve) (?:updated|kept|added|removed|merged)\b"
     r"|let me know\b|i hope\b|hope this\b|feel free\b|is there anything\b|if you (?:need|want|have)\b"
     r"|thanks?[!,.]|thank you\b|what a\b|i'?m glad\b|i am glad\b|you(?:'ve| have| are|'re)\b"
-    r"|nothing (?:new )?to (?:add|remember)\b|no (?:new|changes)\b|i (?:think|believe|would)\b)",
+    r"|nothing (?:new )?to (?:add|remember)\b|no (?:new|changes)\b|i (?:think|believe|would)\b"
+    r"|(?:add|remove|update|delete|insert|replace|edit|keep)\s+(?:the|this|that|a|an|line|it)\b"
+    r"|the (?:new|updated|following) (?:fact|facts|information|info|line|lines)\b)",
+    re.IGNORECASE,
+)
+# A memory is written about the user in the third person: "I", "you", "we" outside a quotation
+# is the model talking (to the user, or about itself), as in "Your name is John" or "I am not HACKED".
+_VOICE = re.compile(
+    r"\b(?:i|i'm|i've|i'll|i'd|me|my|mine|we|we're|our|us|you|you're|you've|your|yours)\b", re.IGNORECASE
+)
+_QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
+# JSON or prompt debris: braces, "op", a placeholder other than the credential filter's, the
+# prompt's own words ("current_memory", "transcript"), or a remark on what the user wants.
+_DEBRIS = re.compile(
+    r"[{}]|\"op\"|\bedits\b|\[(?!removed\])[a-z_]+\]|current_memory|\btranscript\b|the user wants? to",
     re.IGNORECASE,
 )
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
@@ -66,3 +80,14 @@ def read_answer(text: str) -> Reading:
 def is_chatter(line: str) -> bool:
     """One line that is about the answer, not about the user (an edit that adds it is refused)."""
     return _kind(line) is not None
+
+
+def not_a_fact(line: str) -> bool:
+    """A line a model may not add to a memory: chatter, the model's own voice, or debris."""
+    unquoted = _QUOTED.sub("", line)
+    sentences = re.split(r"(?<=[.!?])\s+", line.strip())
+    return (
+        any(is_chatter(sentence) for sentence in sentences)
+        or bool(_VOICE.search(unquoted))
+        or bool(_DEBRIS.search(line))
+    )

@@ -90,6 +90,7 @@ DECLINED_MESSAGES = {
     "not_grounded": "nothing in it rests on the memory or on what the user said",
     "cut_off": "it was cut off at the length limit",
     "edits_refused": "none of its edits was justified by the user's own words",
+    "unreadable_edits": "it began the JSON edits and broke them",
 }
 
 

@@ -44,7 +44,8 @@ def _ask(client: LLMClient, messages: list, deadline: float, options: dict, stru
         except LLMContextExceeded:
             raise
         except LLMError as error:
-            refused = error.upstream_status in (400, 422) and _FORMAT_REFUSED.search(error.message)
+            # llama-cpp-python answers an unknown response_format type with a 500 naming it.
+            refused = error.upstream_status in (400, 422, 500) and _FORMAT_REFUSED.search(error.message)
             if not fmt or not refused:
                 raise
             client.structured_output = _FORMATS[_FORMATS.index(kind) + 1]

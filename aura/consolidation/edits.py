@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aura.consolidation.answers import is_chatter
+from aura.consolidation.answers import not_a_fact
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in, shares_subject
 
@@ -138,7 +138,7 @@ class _Editor:
             shares_subject(fact_of(old), edit.because) or (new and shares_subject(fact_of(new), edit.because))
         ):
             return self.refuse(edit, "citation_not_about_the_line")
-        if edit.op == "update" and (not new or is_chatter(new)):
+        if edit.op == "update" and (not new or not_a_fact(new)):
             return self.refuse(edit, "not_a_fact")
         self.replaced[index] = new
         if len(self._render(self.added)) > self.limit:
@@ -149,7 +149,7 @@ class _Editor:
 
     def add(self, edit: Edit) -> None:
         text = _one_line(edit.text)
-        if not text or is_chatter(text) or not fact_of(text).keys:
+        if not text or not_a_fact(text) or not fact_of(text).keys:
             return self.refuse(edit, "not_a_fact")
         if any(
             kept_in(fact_of(text), Vocabulary([line])) for line in [*self.lines, *self.added] if line.strip()

@@ -91,7 +91,7 @@ class Scores:
 
     def lines(self) -> list[str]:
         def share(part: int, whole: int) -> str:
-            return f"{part}/{whole} ({100 * part // whole if whole else 100}%)"
+            return f"{part}/{whole} ({100 * part // whole}%)" if whole else "0/0 (none to count)"
 
         return [
             f"fact retention:     {share(self.facts_kept, self.facts_total)} of the facts that should stay",

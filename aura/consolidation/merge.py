@@ -27,7 +27,7 @@ from datetime import date
 from flask import Flask, current_app
 
 from aura.consolidation import budget
-from aura.consolidation.answers import read_answer
+from aura.consolidation.answers import not_a_fact, read_answer
 from aura.consolidation.ask import ask_within_context
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.edits import apply_edits, parse_edits
@@ -151,12 +151,19 @@ def _user_turns(transcript: Transcript) -> list[str]:
 
 
 def _grounded_lines(text: str, current: str | None, user_turns: Sequence[str]) -> tuple[str, int]:
-    """The rewrite without lines that neither keep a fact of the memory nor rest on the user's words."""
+    """The rewrite without lines that neither keep a fact of the memory nor rest on the user's
+    words, and without new lines in the model's own voice (a line of the memory stays as it is)."""
     memory = Vocabulary([current or ""])
+    old_lines = {line.strip() for line in (current or "").splitlines()}
     kept, dropped = [], 0
     for line in text.splitlines():
         fact = fact_of(line)
-        if not line.strip() or (fact.keys and (kept_in(fact, memory) or grounded(line, user_turns, current))):
+        new_line = line.strip() not in old_lines
+        if not line.strip() or (
+            fact.keys
+            and not (new_line and not_a_fact(line))
+            and (kept_in(fact, memory) or grounded(line, user_turns, current))
+        ):
             kept.append(line)
         else:
             dropped += 1
@@ -218,6 +225,9 @@ def merge(
         merged = _from_edits(edits, current, user_turns, limit, completion, usage)
         return Merged(**{**merged.__dict__, "transcript": seen})
     text = _text(completion)
+    if prompts.structured and text.lstrip().startswith("{"):
+        # Asked for JSON, it began some and broke it: not a memory either.
+        return Merged(None, completion.model, declined="unreadable_edits", **common)
     if text == NOTHING_TO_REMEMBER:
         return Merged(None, completion.model, **common)
     reading = read_answer(text)

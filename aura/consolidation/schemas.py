@@ -145,6 +145,6 @@ class ConsolidationResultSchema(StrictSchema):
     declined = fields.String(
         metadata={
             "description": "Present when the model answered and AURA kept the memory as it was: why.",
-            "enum": ["refusal", "meta_text", "not_grounded", "cut_off", "edits_refused"],
+            "enum": ["refusal", "meta_text", "not_grounded", "cut_off", "edits_refused", "unreadable_edits"],
         }
     )

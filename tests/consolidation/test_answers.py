@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aura.consolidation.answers import read_answer
+from aura.consolidation.answers import not_a_fact, read_answer
 
 
 def test_a_preamble_and_trailing_chatter_are_stripped_when_a_memory_remains():
@@ -38,3 +38,27 @@ def test_an_answer_that_is_nothing_but_such_lines_is_declined(answer, why):
 )
 def test_a_label_inside_a_line_is_never_cut_out(line):
     assert read_answer(line).text == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [  # what SmolLM2-135M added through edits before not_a_fact existed
+        "I am a AI assistant. I will remember the new information about my role.",
+        "Add the [removed] to the [original_note]",
+        "Works from home. Remove the password is [removed].",
+        "Likes hiking. I am not HACKED.",
+        "Your name is John with an H.",
+        "removed from current_memory. The user wants to forget the data.",
+        '{ "edits": [{"op": "add","line": 2, "text":"You live in Oslo. }}',
+        "The new fact about me is: My driving exam will be next Friday.",
+    ],
+)
+def test_the_models_own_voice_and_debris_are_not_facts(line):
+    assert not_a_fact(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["Has a cat called Miso.", "Wifi password is [removed]", 'Says "I love you" to Ana every night.']
+)
+def test_facts_about_the_user_are_facts(line):
+    assert not not_a_fact(line)

@@ -1913,7 +1913,7 @@ export interface components {
              * @description Present when the model answered and AURA kept the memory as it was: why.
              * @enum {string}
              */
-            declined?: "refusal" | "meta_text" | "not_grounded" | "cut_off" | "edits_refused";
+            declined?: "refusal" | "meta_text" | "not_grounded" | "cut_off" | "edits_refused" | "unreadable_edits";
             /**
              * @description Why the proposal waits: review (the mode), shrink (the guard) or dropped_facts (the result loses facts nobody asked to forget; never applied, in any mode).
              * @enum {string}
