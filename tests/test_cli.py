@@ -21,8 +21,16 @@ def test_create_prompts_for_password_and_stores_only_a_hash(runner, db):
     assert check_password_hash(account.password_hash, PASSWORD)
 
 
-def test_create_rejects_short_passwords_and_duplicates(runner, db):
-    short = runner.invoke(args=["staff", "create", "a@b.example"], input="short\nshort\n")
+def test_a_short_password_is_refused_at_the_first_prompt_which_asks_again(runner, db):
+    result = runner.invoke(args=["staff", "create", "a@b.example"], input=f"short\n{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert "at least 12" in result.output
+    assert result.output.count("Repeat for confirmation") == 1  # the short one was never asked twice
+    assert db.session.query(StaffUser).count() == 1
+
+
+def test_create_rejects_short_passwords_on_the_command_line_and_duplicates(runner, db):
+    short = runner.invoke(args=["staff", "create", "a@b.example", "--password", "short"])
     assert short.exit_code != 0 and "at least 12" in short.output
     runner.invoke(args=["staff", "create", "a@b.example"], input=f"{PASSWORD}\n{PASSWORD}\n")
     again = runner.invoke(args=["staff", "create", "A@B.example"], input=f"{PASSWORD}\n{PASSWORD}\n")

@@ -28,9 +28,23 @@ def _as_click_errors(command: Callable) -> Callable:
     return wrapper
 
 
+class StaffPassword(click.ParamType):
+    """Checked as it is typed: a password too short is refused at the first prompt, which asks
+    again, instead of after it was typed twice (then the command exited)."""
+
+    name = "password"
+
+    def convert(self, value, param, ctx):
+        try:
+            staff.check_password(value)
+        except staff.StaffError as error:
+            self.fail(str(error), param, ctx)
+        return value
+
+
 @staff_cli.command("create")
 @click.argument("email")
-@click.password_option(help="Prompted (twice) when not given.")
+@click.password_option(type=StaffPassword(), help="Prompted (twice) when not given.")
 @_as_click_errors
 def create(email: str, password: str) -> None:
     """Create a staff account; the password is prompted and stored hashed."""
@@ -40,7 +54,7 @@ def create(email: str, password: str) -> None:
 
 @staff_cli.command("set-password")
 @click.argument("email")
-@click.password_option()
+@click.password_option(type=StaffPassword())
 @_as_click_errors
 def set_password(email: str, password: str) -> None:
     """Replace a staff member's password."""

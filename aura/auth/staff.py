@@ -29,7 +29,8 @@ def _check_email(email: str) -> str:
     return email
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """Refuse a password too short to keep staff accounts safe (StaffError saying why)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
 
@@ -41,7 +42,7 @@ def find_staff(email: str) -> StaffUser | None:
 def create_staff(email: str, password: str) -> StaffUser:
     """A new active account; the password is stored only as a scrypt hash."""
     email = _check_email(email)
-    _check_password(password)
+    check_password(password)
     if find_staff(email) is not None:
         raise StaffError(f"A staff account for {email} already exists.")
     staff = StaffUser(email=email, password_hash=generate_password_hash(password))
@@ -54,7 +55,7 @@ def set_password(email: str, password: str) -> None:
     staff = find_staff(email)
     if staff is None:
         raise StaffError(f"No staff account for {normalize_email(email)}.")
-    _check_password(password)
+    check_password(password)
     staff.password_hash = generate_password_hash(password)
     staff.session_version += 1  # whoever had the old password is signed out everywhere
     db.session.commit()

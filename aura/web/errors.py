@@ -102,6 +102,8 @@ def _message_for(error: HTTPException, data: dict) -> str:
         return (
             f"The request body is larger than the {limit:,}-byte limit." if limit else FRIENDLY_MESSAGES[413]
         )
+    if error.description and error.description != type(error).description:
+        return error.description  # the raiser said what is wrong (which model, which page...)
     return FRIENDLY_MESSAGES.get(error.code or 500) or error.description or error.name
 
 

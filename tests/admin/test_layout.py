@@ -29,6 +29,34 @@ def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
+# Every visible control's text against the background it is drawn on, as WCAG 2 computes
+# contrast (4.5:1 for text). The JSON export link was white on a white card and nothing noticed.
+LOW_CONTRAST_CONTROLS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("a, button, summary, label, input, select, textarea")) {
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || !(el.innerText || el.value || "").trim()) continue;
+    const [l1, l2] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const text = (el.innerText || el.value).trim().slice(0, 40);
+    if (ratio < 4.5) low.push(`${el.tagName} "${text}" ${ratio.toFixed(2)}:1`);
+  }
+  return low;
+}"""
+
+
 def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_page, tmp_path):
     from playwright.sync_api import expect
 
@@ -73,6 +101,7 @@ def test_every_page_fits_a_phone_and_a_laptop(live_server, staff, db, browser_pa
             page.goto(base + path)
             page.screenshot(path=str(tmp_path / f"{name}-{device}.png"), full_page=True)
             assert no_sideways_scroll(page), f"{name} scrolls sideways at {width} px"
+            assert page.evaluate(LOW_CONTRAST_CONTROLS) == [], f"{name}: controls too faint to read"
     # The search shows why the user matched.
     page.goto(f"{base}/admin/users?q=PEANUT")
     expect(page.locator("mark").first).to_have_text(re.compile("peanut", re.I))

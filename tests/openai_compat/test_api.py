@@ -70,6 +70,22 @@ def test_an_unknown_v1_route_is_a_404_in_openais_envelope(v1):
     assert error_of(response)["type"] == "not_found_error"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/v1/chat/completions", {"model": "gpt-9", "messages": HI, "user": "1"}),
+        ("get", "/v1/models/gpt-9", None),
+    ],
+)
+def test_an_unknown_model_is_a_404_naming_it_and_pointing_at_the_list(v1, fake_llm, method, path, body):
+    response = getattr(v1, method)(path, json=body)
+    assert response.status_code == 404
+    error = error_of(response)
+    assert error["code"] == "model_not_found" and "`gpt-9`" in error["message"]
+    assert "GET /v1/models" in error["message"] and "No such endpoint" not in error["message"]
+    assert fake_llm.received == []
+
+
 def test_a_browser_sdk_may_send_its_own_headers_from_an_allowed_origin(v1):
     response = v1.options(
         "/v1/chat/completions",
