@@ -36,8 +36,14 @@ TOOL_CALL = {
 }
 
 
+# A consolidation's answer, as the v2 prompt asks for it: one edit adding what the tests' users say.
+CONSOLIDATED = {"edits": [{"op": "add", "line": 0, "text": "Drinks tea every morning.", "because": ""}]}
+
+
 def answer(body: dict) -> Answer:
     last = str(body["messages"][-1].get("content"))
+    if "long-term memory" in str(body["messages"][0].get("content")):
+        return Answer(reply=json.dumps(CONSOLIDATED))
     if "[slow]" in last:
         return Answer(tokens=["first", " second"], hold_after_first_token=HELD)
     if "[echo]" in last:  # what the model was sent, as its reply: the OpenAI tests check the memory's place

@@ -184,24 +184,25 @@ describe("chat", () => {
 describe("consolidation, conversations, proposals", () => {
   test("consolidate a conversation and preview one", async () => {
     const user = newUser();
-    const preview = await service.consolidate(user, [{ role: "user", content: "I like tea" }], { preview: true });
+    const said = [{ role: "user", content: "I drink tea every morning" }];
+    const preview = await service.consolidate(user, said, { preview: true });
     assert.equal(preview.preview, true);
-    assert.equal(preview.proposed.content, "Hello from the fake model.");
-    const result = await service.consolidate(user, [{ role: "user", content: "I like tea" }], { conversationId: "c-1" });
+    assert.equal(preview.proposed.content, "Drinks tea every morning.");
+    const result = await service.consolidate(user, said, { conversationId: "c-1" });
     assert.equal(result.changed, true);
-    assert.equal(result.memory.content, "Hello from the fake model.");
+    assert.equal(result.memory.content, "Drinks tea every morning.");
   });
 
   test("proposals in review mode: accept, and reject", async () => {
     const user = newUser();
     await service.saveMemory(user, "Likes tea and biscuits and long walks by the sea.");
     await service.setSettings(user, { consolidation: "review" });
-    const held = await service.consolidate(user, [{ role: "user", content: "hello" }]);
+    const held = await service.consolidate(user, [{ role: "user", content: "I drink tea every morning" }]);
     assert.equal(held.held_for_review, "review");
     const pending = await service.getProposal(user);
     assert.equal(pending.id, held.proposal.id);
     const memory = await service.acceptProposal(user, { proposalId: pending.id });
-    assert.equal(memory.content, "Hello from the fake model.");
+    assert.equal(memory.content, "Likes tea and biscuits and long walks by the sea.\nDrinks tea every morning.");
     assert.equal(await service.getProposal(user), null);
     await assert.rejects(service.rejectProposal(user), { name: "AuraError", status: 404, code: "no_proposal" });
   });
