@@ -8,7 +8,8 @@ if token then headers["Authorization"] = "Bearer " .. token end
 request = function()
   local id = math.random(1, users)
   if math.random(1, 10) == 1 then
-    local body = string.format('{"user_id": %d, "content": "User %d %s"}', id, id, filler)
+    saves = (saves or 0) + 1  -- a new text each time: saving the same text again changes nothing
+    local body = string.format('{"user_id": %d, "content": "User %d, save %d: %s"}', id, id, saves, filler)
     return wrk.format("POST", "/api/v1/memory", headers, body)
   end
   return wrk.format("GET", "/api/v1/memory/" .. id, headers)

@@ -9,6 +9,7 @@ wrk.headers["Content-Type"] = "application/json"
 if token then wrk.headers["Authorization"] = "Bearer " .. token end
 request = function()
   local id = math.random(1, users)
-  local body = string.format('{"user_id": %d, "content": "User %d %s"}', id, id, filler)
+  saves = (saves or 0) + 1  -- a new text each time: saving the same text again changes nothing
+  local body = string.format('{"user_id": %d, "content": "User %d, save %d: %s"}', id, id, saves, filler)
   return wrk.format(nil, "/api/v1/memory", nil, body)
 end

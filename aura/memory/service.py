@@ -27,6 +27,7 @@ from aura.memory.types import (
     Page,
     RevisionNotFound,
     RevisionSource,
+    Unchanged,
     VersionConflict,
 )
 from aura.models import (
@@ -120,7 +121,8 @@ def save_memory(
     ``expected_version`` is given and the memory is no longer at it (nothing is written).
     ``details`` (provenance) is kept with the revision. ``after_write`` runs in the same
     transaction, the user still locked: what it records commits with the memory, and what it
-    raises undoes the save.
+    raises undoes the save. Saving the text the memory already holds changes nothing and
+    answers the memory as it is (idempotent, like a PUT).
     """
     write = _new_write(user_id, content, source, actor, details)
     hot_path = actor.staff_id is None and expected_version is None and details is None and after_write is None
@@ -129,12 +131,29 @@ def save_memory(
         # The hot path (every frontend regeneration): one atomic statement, one round trip.
         with single_statement(db.engine) as conn:
             row = statements.save_in_one_statement(conn, write)
-        if row is None:
-            raise MemoryDisabled(user_id)
-        MEMORY_SAVES.labels(str(source)).inc()
-        return _memory(user_id, content, row)
+        if row is not None:
+            MEMORY_SAVES.labels(str(source)).inc()
+            return _memory(user_id, content, row)
+        # Nothing written: memory is off, or it holds this text already. The locked path says which.
+    try:
+        return _save_locked(write, source, actor, expected_version, after_write)
+    except Unchanged as same:
+        return same.memory
+
+
+def _save_locked(
+    write: statements.Write,
+    source: RevisionSource,
+    actor: Actor,
+    expected_version: int | None,
+    after_write: Callable[[scoped_session], None] | None,
+) -> Memory:
+    user_id, content = write.user_id, write.content
     with transaction() as session:
         version, number = _lock_for_write(user_id, expected_version)
+        current = _current_in_session(user_id)
+        if current is not None and current.content == content:
+            raise Unchanged(current)
         row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
         events.announce(session, events.MemoryEvent(events.UPDATED, user_id, row.version, str(source)))

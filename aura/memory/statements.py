@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     bindparam,
     delete,
     exists,
@@ -96,12 +97,15 @@ def _insert_for(dialect: str):
 
 
 @cache
-def _lock_user(dialect: str, only_if_enabled: bool = False, adds_revision: bool = True) -> Insert:
+def _lock_user(
+    dialect: str, only_if_enabled: bool = False, adds_revision: bool = True, unless_same_text: bool = False
+) -> Insert:
     """Create-or-lock the user's row and bump its version (and, for a write that adds a revision,
     its revision count), RETURNING (memory_enabled, memory_version, revision_count).
 
     With ``only_if_enabled`` a switched-off user's row is locked but not bumped, and no row
-    comes back: the single-statement save then writes nothing.
+    comes back: the single-statement save then writes nothing. ``unless_same_text`` does the
+    same when the memory already holds :content (saving it again changes nothing).
     """
     stmt = _insert_for(dialect)(User).values(
         id=_P["user_id"],
@@ -113,8 +117,14 @@ def _lock_user(dialect: str, only_if_enabled: bool = False, adds_revision: bool 
     bumps = {"memory_version": User.memory_version + 1}
     if adds_revision:
         bumps["revision_count"] = User.revision_count + 1
+    conditions = [User.memory_enabled] if only_if_enabled else []
+    if unless_same_text:
+        same = select(UserMemory.user_id).where(
+            UserMemory.user_id == _P["user_id"], UserMemory.content == _P["content"]
+        )
+        conditions.append(~exists(same))
     stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_=bumps, where=User.memory_enabled if only_if_enabled else None
+        index_elements=["id"], set_=bumps, where=and_(*conditions) if conditions else None
     )
     return stmt.returning(User.memory_enabled, User.memory_version, User.revision_count)
 
@@ -179,7 +189,7 @@ def _one_statement() -> Select:
     the upsert's RETURNING row, and pruning runs only if something was saved. The statement
     cannot see its own new revision, so it keeps ``max_revisions - 1`` older ones.
     """
-    locked = _lock_user("postgresql", only_if_enabled=True).cte("locked_user")
+    locked = _lock_user("postgresql", only_if_enabled=True, unless_same_text=True).cte("locked_user")
     saved = _replace_on_conflict(
         postgresql.insert(UserMemory).from_select(
             _MEMORY_COLUMNS,
@@ -198,7 +208,8 @@ def _one_statement() -> Select:
 
 
 def save_in_one_statement(conn: Connection, write: Write) -> Row | None:
-    """PostgreSQL frontend save; (created_at, updated_at, version), or None if memory is off."""
+    """PostgreSQL frontend save; (created_at, updated_at, version), or None when nothing was
+    written: memory is off, or it already holds this text."""
     params = write.params(keep_older=write.max_revisions - 1)
     return conn.execute(_one_statement(), params).one_or_none()
 

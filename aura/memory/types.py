@@ -69,3 +69,12 @@ class VersionConflict(Exception):
         super().__init__(f"expected version {expected}, found {current.version if current else 'none'}")
         self.expected = expected
         self.current = current
+
+
+class Unchanged(Exception):  # noqa: N818 - an outcome, not an error
+    """The memory already holds this text: the save changes nothing (no version, no revision, no
+    audit entry, no event), like a repeated PUT. Raised in the transaction: it undoes the lock's bump."""
+
+    def __init__(self, memory: Memory) -> None:
+        super().__init__("unchanged")
+        self.memory = memory

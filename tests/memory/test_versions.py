@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from aura.models import MemoryRevision
-from tests.conftest import AUTH
+from aura.models import AuditEvent, MemoryRevision, WebhookDelivery
+from tests.conftest import AUTH, service_client
 from tests.memory.test_api import assert_error
 
 SAVE_URL = "/api/v1/memory"
@@ -40,6 +41,36 @@ class TestVersions:
         again = save(client, 1, "new life").get_json()["memory"]
         assert again["version"] > 1  # an If-Match "1" from before the erasure can never match again
         assert_error(save(client, 1, "stale", headers={"If-Match": '"1"'}), 412)
+
+
+class TestSavingTheSameText:
+    """Saving the text the memory already holds is idempotent, like a repeated PUT."""
+
+    @pytest.mark.parametrize("webhooks", [False, True], ids=["direct", "with-webhooks"])
+    def test_it_answers_the_memory_as_it_is_and_writes_nothing(self, client, make_app, db, webhooks):
+        if webhooks:  # memory events subscribed: the save runs in a transaction with the outbox
+            secret = "whsec_" + base64.b64encode(b"0" * 32).decode()
+            client = service_client(
+                make_app(AURA_WEBHOOK_URLS="https://hooks.example/aura", AURA_WEBHOOK_SECRET=secret)
+            )
+        first = save(client, 1, "Likes tea.").get_json()["memory"]
+        db.session.rollback()
+        counts = [db.session.query(model).count() for model in (MemoryRevision, AuditEvent, WebhookDelivery)]
+        again = save(client, 1, "Likes tea.")
+        assert again.status_code == 200 and again.headers["ETag"] == '"1"'
+        assert again.get_json()["memory"] == first  # same version, same updated_at
+        db.session.rollback()
+        assert [
+            db.session.query(model).count() for model in (MemoryRevision, AuditEvent, WebhookDelivery)
+        ] == counts
+        assert save(client, 1, "Likes coffee.").get_json()["memory"]["version"] == 2  # a change still counts
+        assert save(client, 1, "Likes tea.").get_json()["memory"]["version"] == 3  # and so does going back
+
+    def test_with_memory_switched_off_it_is_still_409(self, client):
+        save(client, 2, "Likes tea.")
+        client.put("/api/v1/memory/2/settings", json={"enabled": False})
+        response = save(client, 2, "Likes tea.")
+        assert response.status_code == 409 and response.get_json()["code"] == "memory_disabled"
 
 
 class TestConditionalWrites:
