@@ -140,6 +140,13 @@ class ChatCompletionRequestSchema(Schema):
             "pattern": f"^{USER_ID.pattern}$",
         },
     )
+    safety_identifier = fields.String(
+        validate=validate.Length(max=256),
+        metadata={
+            "description": "OpenAI's successor to `user`. When `user` is absent and this is all digits, "
+            "it is the AURA user id; any other value (a hashed id) is ignored. Never forwarded.",
+        },
+    )
     metadata = fields.Dict(
         keys=fields.String(),
         values=fields.String(

@@ -28,7 +28,9 @@ MEMORY_HEADER = "X-Aura-Memory"  # "off": a temporary chat, for clients that can
 # Fields that are AURA's business, not the model server's: `user` holds AURA's user id (not for
 # a provider's abuse monitoring), and `metadata` carries AURA's switches (OpenAI refuses
 # metadata unless `store` is set).
-_AURA_FIELDS = ("user", "metadata")
+# Read by AURA, never forwarded: who the user is, and AURA's own metadata.
+_AURA_FIELDS = ("user", "safety_identifier", "metadata")
+USER_HEADER = "X-Aura-User"  # a gateway in front (LiteLLM, an API gateway) may name the user here
 
 
 @dataclass(frozen=True)
@@ -51,17 +53,34 @@ def configured_models() -> tuple[str, ...]:
     return current_app.extensions[MODELS_KEY]
 
 
+def named_user(body: Mapping[str, Any]) -> str | None:
+    """The user id the request names: ``user``, else the X-Aura-User header a gateway sets, else
+    ``safety_identifier`` when it is all digits (OpenAI's successor to ``user``; the hashed id
+    OpenAI recommends there names nobody AURA knows and is ignored). Two that disagree are a 400."""
+    header = request.headers.get(USER_HEADER, "").strip() or None
+    named = [value for value in (body.get("user"), header) if value is not None]
+    if len(set(named)) > 1:
+        raise _bad_user(
+            f"`user` ({body.get('user')}) and the {USER_HEADER} header ({header}) name different users."
+        )
+    if named:
+        return named[0]
+    safety = body.get("safety_identifier")
+    return safety if isinstance(safety, str) and USER_ID_STRING.fullmatch(safety) else None
+
+
 def acting_user(user: str | None) -> int:
     """The user whose memory this request carries, authorized and counted against their chat limit.
 
     A user token acts for its own user (``user`` may repeat its id; another id is 403). A service
-    token acts for the user ``user`` names, so it must name one.
+    token acts for the user the request names (named_user), so it must name one.
     """
     principal = current_principal()
     if user is None:
         if principal.user_id is None:
             raise _bad_user(
-                'With a service token, name the AURA user in `user` (their numeric id, e.g. "42").'
+                'With a service token, name the AURA user in `user` (their numeric id, e.g. "42"), '
+                f"or have your gateway send it in the {USER_HEADER} header."
             )
         user_id = principal.user_id
     elif USER_ID_STRING.fullmatch(user) and int(user) <= MAX_USER_ID:
@@ -96,7 +115,7 @@ def memory_requested(metadata: Mapping[str, str] | None) -> bool:
 def prepare_completion(body: dict[str, Any]) -> PreparedCompletion:
     """Authorize, read the memory (unless switched off) and build the model server's request."""
     check_model(body["model"])
-    user_id = acting_user(body.get("user"))
+    user_id = acting_user(named_user(body))
     metadata = body.get("metadata") or {}
     use_memory = memory_requested(metadata)
     memory = memory_for_chat(user_id, use_memory)

@@ -165,3 +165,56 @@ def test_an_odd_reply_is_passed_on_or_refused_never_a_500(v1, fake_llm, reply):
     assert response.status_code in (200, 502)
     if response.status_code == 502:
         assert error_of(response)["type"] == "server_error"
+
+
+class TestNamingTheUser:
+    """A service token names the user in `user`, a gateway's X-Aura-User header, or a numeric
+    safety_identifier (what SDKs send now that OpenAI deprecated `user`); none is forwarded."""
+
+    @pytest.fixture()
+    def memory_of_42(self, v1):
+        v1.post("/api/v1/memory", json={"user_id": 42, "content": "Enjoys hiking."})
+
+    @pytest.mark.parametrize(
+        ("extra", "headers"),
+        [
+            ({"user": "42"}, {}),
+            ({}, {"X-Aura-User": "42"}),
+            ({"safety_identifier": "42"}, {}),
+            ({"user": "42", "safety_identifier": "a1b2c3-hashed"}, {}),
+            ({"user": "42"}, {"X-Aura-User": "42"}),
+        ],
+        ids=["user", "gateway-header", "safety-identifier", "hashed-safety-identifier-ignored", "both-agree"],
+    )
+    def test_each_way_carries_that_users_memory_and_none_is_forwarded(
+        self, v1, fake_llm, memory_of_42, extra, headers
+    ):
+        response = v1.post(
+            "/v1/chat/completions", json={"model": "fake-model", "messages": HI, **extra}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        sent = fake_llm.received[-1].body
+        assert sent["messages"][0] == {"role": "system", "content": "User Memory: Enjoys hiking."}
+        assert "user" not in sent and "safety_identifier" not in sent
+
+    @pytest.mark.parametrize(
+        ("extra", "headers"),
+        [({}, {}), ({"safety_identifier": "a1b2c3-hashed"}, {}), ({"user": "42"}, {"X-Aura-User": "7"})],
+        ids=["nobody", "hashed-safety-identifier", "user-and-header-disagree"],
+    )
+    def test_a_service_token_naming_nobody_or_two_users_is_a_400(self, v1, fake_llm, extra, headers):
+        response = v1.post(
+            "/v1/chat/completions", json={"model": "fake-model", "messages": HI, **extra}, headers=headers
+        )
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "user_required" and error_of(response)["param"] == "user"
+        assert fake_llm.received == []
+
+    def test_a_user_token_may_not_name_another_user_in_the_header(self, v1, fake_llm):
+        from tests.test_auth import bearer, user_token
+
+        headers = {**bearer(user_token("42")), "X-Aura-User": "7"}
+        response = v1.post(
+            "/v1/chat/completions", json={"model": "fake-model", "messages": HI}, headers=headers
+        )
+        assert response.status_code == 403 and fake_llm.received == []

@@ -1825,6 +1825,8 @@ export interface components {
             } & {
                 [key: string]: unknown;
             }) | null;
+            /** @description OpenAI's successor to `user`. When `user` is absent and this is all digits, it is the AURA user id; any other value (a hashed id) is ignored. Never forwarded. */
+            safety_identifier?: string;
             seed?: number | null;
             stop?: (string | string[]) | null;
             stream?: boolean | null;
