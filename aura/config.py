@@ -144,6 +144,8 @@ class BaseConfig:
     # Where jobs are queued (Huey): redis://... or a SQLite file path. Empty: the rate-limit Redis
     # when AURA_RATELIMIT_STORAGE_URI is one, else a SQLite file beside a SQLite database.
     AURA_QUEUE_URL = os.environ.get("AURA_QUEUE_URL", "")
+    # Key that signs every job (aura.jobs.queue.SignedJobs); empty: derived from SECRET_KEY.
+    AURA_QUEUE_SECRET = os.environ.get("AURA_QUEUE_SECRET", "")
     # A job whose worker died runs again within this (its lease is this minus the 60 s sweep period).
     AURA_JOB_REDELIVERY_SECONDS = _int("AURA_JOB_REDELIVERY_SECONDS", 120)
     # A failed job (model down, lost race) is retried this often, after 10 s, 20 s, 40 s ...

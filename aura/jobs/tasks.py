@@ -15,7 +15,7 @@ from huey.api import TaskWrapper
 
 from aura.jobs.consolidate import consolidate_user
 from aura.jobs.metrics import count_job_events, job_gauges
-from aura.jobs.queue import EXTENSION_KEY, TASKS_KEY, build_queue, queue_url
+from aura.jobs.queue import EXTENSION_KEY, TASKS_KEY, build_queue, queue_key, queue_url
 from aura.jobs.state import Timing
 from aura.jobs.sweep import prune_old_turns, sweep_due_users
 from aura.web.metrics import collect_at_scrape
@@ -80,6 +80,6 @@ def init_jobs(app: Flask) -> None:
                 "consolidates them. Set AURA_QUEUE_URL=redis://... (or AURA_RATELIMIT_STORAGE_URI)."
             )
         return
-    huey = build_queue(url, float(app.config["AURA_REDIS_TIMEOUT"]))
+    huey = build_queue(url, queue_key(app.config), float(app.config["AURA_REDIS_TIMEOUT"]))
     app.extensions[TASKS_KEY] = register_tasks(huey, app)
     app.extensions[EXTENSION_KEY] = huey
