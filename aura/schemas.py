@@ -95,12 +95,23 @@ def expected_version_field(**kwargs: Any) -> fields.Integer:
     )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# conversation_turns.conversation_id is VARCHAR(200): one limit for every door that records a turn.
+MAX_CONVERSATION_ID = 200
+
+
+def storable(text: str) -> str:
+    """Text both databases can store, whatever a model or client sent: NUL removed, unpaired
+    surrogates replaced (used where text is kept as it came, e.g. a recorded turn)."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
 def conversation_id_field(description: str) -> fields.String:
     """An optional conversation id a client chooses: at most 200 storable characters."""
     return fields.String(
         load_default=None,
         allow_none=True,
-        validate=[validate.Length(min=1, max=200), validate_storable_text],
+        validate=[validate.Length(min=1, max=MAX_CONVERSATION_ID), validate_storable_text],
         metadata={"description": description, "pattern": "^[^\\u0000]+$"},
     )
 

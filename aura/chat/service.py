@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from aura.chat.metrics import CHAT_CALLS, MODEL_LATENCY
+from aura.chat.metrics import CHAT_CALLS, MODEL_LATENCY, TURNS_NOT_RECORDED
 from aura.chat.prompt import ChatMessage, build_messages
 from aura.conversations.service import record_turn, recording_enabled
 from aura.extensions import db
@@ -79,4 +79,6 @@ def record_reply(user_id: int, message: str, reply: str, conversation_id: str | 
         record_turn(user_id, message, reply, conversation_id)
     except SQLAlchemyError as error:
         db.session.rollback()
+        TURNS_NOT_RECORDED.inc()
+        # The driver's class and first line (a limit, an encoding), never the turn's text.
         current_app.logger.error("chat turn not recorded: %s", describe_driver_error(error))

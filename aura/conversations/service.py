@@ -20,6 +20,7 @@ from aura.memory import statements
 from aura.memory.service import audit
 from aura.memory.types import Actor, Page
 from aura.models import ConsolidationState, ConversationTurn, utcnow
+from aura.schemas import storable
 
 
 def recording_enabled() -> bool:
@@ -38,8 +39,8 @@ def record_turn(user_id: int, message: str, reply: str, conversation_id: str | N
             insert(ConversationTurn).values(
                 user_id=user_id,
                 conversation_id=conversation_id,
-                message=remove_credentials(message),
-                reply=remove_credentials(reply),
+                message=remove_credentials(storable(message)),
+                reply=remove_credentials(storable(reply)),
                 created_at=now,
             )
         )

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
-from aura.schemas import validate_storable_text
+from aura.schemas import MAX_CONVERSATION_ID, validate_storable_text
 
 MAX_MESSAGES = 2_000  # the body limit (AURA_MAX_BODY_BYTES) bounds them too
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -62,6 +62,32 @@ def _number(low: float, high: float) -> fields.Raw:
     )
 
 
+MAX_SAFE_INTEGER = 2**63 - 1  # what model servers parse: a longer integer is no field's value
+
+
+def unencodable_path(value: Any, path: tuple = ()) -> tuple | None:
+    """Where in a parsed body a value sits that cannot be sent on as JSON text: NaN or Infinity
+    (Python's JSON parser accepts them, no JSON encoder may write them), an integer past 64 bits,
+    or a string with an unpaired surrogate ("\\ud800" parses, cannot be UTF-8). None: all fine."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return path
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = unencodable_path(key, (*path, key)) if isinstance(key, str) else None
+        found = found if found is not None else unencodable_path(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def _positive_int() -> fields.Raw:
     return _passthrough(
         {"type": "integer", "minimum": 1}, lambda v: _is_int(v) and v >= 1, "Must be an integer >= 1."
@@ -94,6 +120,18 @@ class ChatCompletionRequestSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+    @pre_load
+    def _encodable(self, data: Any, **_: Any) -> Any:
+        """Refuse (400, naming the field) what AURA would forward but no encoder can write: a
+        500 before, for NaN in an unknown field or a lone surrogate anywhere."""
+        path = unencodable_path(data) if isinstance(data, dict) else None
+        if path:
+            where = ".".join(str(part) for part in path)
+            raise ValidationError(
+                {str(path[0]): [f"{where}: NaN, Infinity, an integer past 64 bits or invalid Unicode."]}
+            )
+        return data
 
     model = fields.String(
         required=True,
@@ -164,6 +202,10 @@ class ChatCompletionRequestSchema(Schema):
     def _metadata(self, value: dict | None, **_: Any) -> None:
         if value is not None and len(value) > 16:
             raise ValidationError("At most 16 metadata pairs.")
+        if value and len(value.get("conversation_id") or "") > MAX_CONVERSATION_ID:
+            # The same limit as AURA's own route: the turn is recorded with it (a longer one was a
+            # 200 whose turn was silently not recorded on PostgreSQL).
+            raise ValidationError(f"metadata.conversation_id: at most {MAX_CONVERSATION_ID} characters.")
 
 
 class ChatCompletionSchema(Schema):

@@ -321,3 +321,19 @@ class TestModelProtocol:
 def sample_value(text: str, sample: str) -> float:
     line = next((line for line in text.splitlines() if line.startswith(sample + " ")), None)
     return float(line.split()[-1]) if line else 0.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"user_id": NaN, "message": "hi"}',
+        '{"user_id": 1, "message": "hi", "history": [{"role": "user", "content": "\\ud800"}]}',
+        '{"user_id": 1, "message": "\\udfff"}',
+        '{"user_id": 123456789012345678901234567890, "message": "hi"}',
+    ],
+    ids=["nan", "surrogate-in-history", "surrogate-in-message", "huge-integer"],
+)
+def test_odd_but_valid_json_is_a_422_never_a_500(chat_client, fake_llm, body):
+    response = chat_client.post(CHAT_URL, data=body, content_type="application/json")
+    assert response.status_code == 422 and response.get_json()["status"] == "error"
+    assert fake_llm.received == []

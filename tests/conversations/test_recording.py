@@ -85,3 +85,32 @@ def test_recording_is_opt_in_except_in_the_development_quick_start(app):
     assert DevelopmentConfig.AURA_CONVERSATION_RECORDING is True
     assert ProductionConfig.AURA_CONVERSATION_RECORDING is False
     assert app.config["AURA_CONVERSATION_RECORDING"] is False
+
+
+def test_text_a_database_cannot_keep_is_made_storable_so_no_turn_is_lost_behind_a_200(recording, fake_llm):
+    """A NUL from a /v1 client or the model, or a model's lone surrogate, once got a 200 while
+    PostgreSQL refused the turn (and logged an ERROR per request)."""
+    fake_llm.script(Answer(reply="ok\x00 then \ud800 broken"))
+    body = {"model": "fake-model", "user": "13", "messages": [{"role": "user", "content": "a\x00b"}]}
+    assert recording.post("/v1/chat/completions", json=body).status_code == 200
+    turn = turns_of(recording, 13)["turns"][0]
+    assert turn["message"] == "ab" and turn["reply"] == "ok then \ufffd broken"
+
+
+def test_a_turn_the_database_still_refuses_is_counted_and_logged_without_its_text(
+    recording, fake_llm, caplog, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from aura.chat import service
+    from aura.chat.metrics import TURNS_NOT_RECORDED
+
+    def refused(*_args):  # as PostgreSQL refusing the INSERT would
+        raise OperationalError("INSERT INTO conversation_turns ...", {}, Exception("value too long"))
+
+    monkeypatch.setattr(service, "record_turn", refused)
+    before = TURNS_NOT_RECORDED._value.get()
+    response = recording.post(CHAT, json={"user_id": 14, "message": "secret plans for Friday"})
+    assert response.status_code == 200  # the user still gets the reply
+    assert TURNS_NOT_RECORDED._value.get() == before + 1
+    assert "chat turn not recorded" in caplog.text and "secret plans" not in caplog.text

@@ -218,3 +218,58 @@ class TestNamingTheUser:
             "/v1/chat/completions", json={"model": "fake-model", "messages": HI}, headers=headers
         )
         assert response.status_code == 403 and fake_llm.received == []
+
+
+class TestOddButValidJson:
+    """Python's JSON parser accepts what no encoder may write back: refused at the edge (400
+    naming the field), never a 500, never counted against the chat limit (issue #34)."""
+
+    BASE = '"model": "fake-model", "user": "1", "messages": [{"role": "user", "content": "hi"}]'
+
+    @pytest.mark.parametrize(
+        ("body", "param"),
+        [
+            ('{%s, "vendor_extra": NaN}', "vendor_extra"),
+            ('{%s, "vendor_extra": {"deep": [1, -Infinity]}}', "vendor_extra"),
+            ('{%s, "seed": 123456789012345678901234567890}', "seed"),
+            (
+                '{"model": "fake-model", "user": "1", "messages": [{"role": "user", "content": "\\ud800"}]}',
+                "messages",
+            ),
+            (
+                '{"model": "fake-model", "user": "1", '
+                '"messages": [{"role": "user", "content": [{"type": "text", "text": "\\udfff"}]}]}',
+                "messages",
+            ),
+            ('{%s, "metadata": {"note": "\\ud800"}}', "metadata"),
+        ],
+        ids=[
+            "nan",
+            "nested-infinity",
+            "huge-integer",
+            "lone-surrogate",
+            "surrogate-in-a-part",
+            "surrogate-in-metadata",
+        ],
+    )
+    def test_is_a_400_naming_the_field_and_never_reaches_the_model(self, make_app, fake_llm, db, body, param):
+        app = make_app(**model_settings(fake_llm), AURA_RATE_LIMIT_CHAT="1/minute")
+        v1 = service_client(app)
+        data = body % self.BASE if "%s" in body else body
+        response = v1.post("/v1/chat/completions", data=data, content_type="application/json")
+        assert response.status_code == 400, response.get_data(as_text=True)
+        assert error_of(response)["param"] == param
+        assert fake_llm.received == []
+        ok = v1.post("/v1/chat/completions", json={"model": "fake-model", "user": "1", "messages": HI})
+        assert ok.status_code == 200  # the refused body did not use up the one chat a minute
+
+    def test_a_conversation_id_longer_than_aura_keeps_is_a_400(self, v1, fake_llm):
+        body = {
+            "model": "fake-model",
+            "messages": HI,
+            "user": "1",
+            "metadata": {"conversation_id": "c" * 201},
+        }
+        response = v1.post("/v1/chat/completions", json=body)
+        assert response.status_code == 400 and error_of(response)["param"] == "metadata"
+        assert "at most 200" in error_of(response)["message"] and fake_llm.received == []
