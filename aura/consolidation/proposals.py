@@ -21,7 +21,7 @@ from aura.database import transaction
 from aura.extensions import db
 from aura.memory import statements
 from aura.memory.service import audit, get_memory, save_memory
-from aura.memory.types import Actor, Memory, RevisionSource, VersionConflict
+from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, VersionConflict
 from aura.models import MemoryProposal, utcnow
 
 
@@ -96,7 +96,10 @@ def propose(
 ) -> Proposal:
     """Store the pending proposal, replacing any older one (``after_write``: in the same transaction)."""
     with transaction() as session:
-        statements.hold_user(session, user_id, utcnow())  # waits for an erasure, like every write
+        # Waits for an erasure, like every write. Memory switched off since the consolidation read
+        # it (the model call takes seconds): nothing of the user's is written after the switch.
+        if not statements.hold_user(session, user_id, utcnow()):
+            raise MemoryDisabled(user_id)
         session.execute(delete(MemoryProposal).where(MemoryProposal.user_id == user_id))
         row = MemoryProposal(
             user_id=user_id,

@@ -251,3 +251,38 @@ class TestRetention:
         turn = "I don't play the cello anymore, please forget it."
         body = _consolidate(api, fake_llm, 42, LONG_MEMORY.replace("\nPlays the cello.", ""), turn).get_json()
         assert body["changed"] is True
+
+
+class TestMemorySwitchedOffDuringTheModelCall:
+    """Memory off means nothing of the user's is written after the switch: the consolidation
+    read "on" before its model call, the user switched memory off while the model answered."""
+
+    @pytest.mark.parametrize(
+        ("mode", "memory", "reply", "turn"),
+        [
+            ("review", "Likes tea.", "Likes tea.\nHas a cat.", "I got a cat"),  # a proposal
+            ("auto", LONG_MEMORY, "Name: Priya.", "hello"),  # held: drops facts
+            ("auto", "Likes tea.", "Likes tea.\nHas a cat.", "I got a cat"),  # saved at once
+        ],
+        ids=["review-proposal", "held-proposal", "auto-save"],
+    )
+    def test_every_write_path_checks_the_switch_in_its_own_transaction(
+        self, consolidation_app, api, fake_llm, db, mode, memory, reply, turn
+    ):
+        from aura.memory import settings
+        from aura.memory.types import Actor
+
+        _save(api, 60, memory)
+        api.put("/api/v1/memory/60/settings", json={"consolidation": mode})
+
+        def user_switches_off_meanwhile(body: dict) -> Answer:
+            with consolidation_app.app_context():
+                settings.update_settings(60, Actor("user:60"), enabled=False)
+            return Answer(reply=reply)
+
+        fake_llm.responder = user_switches_off_meanwhile
+        response = api.post(consolidate_url(60), json={"messages": said(turn)})
+        assert response.status_code == 409 and response.get_json()["code"] == "memory_disabled"
+        assert _proposal(api, 60) is None
+        api.put("/api/v1/memory/60/settings", json={"enabled": True})
+        assert _memory(api, 60)["content"] == memory and _memory(api, 60)["version"] == 1
