@@ -97,6 +97,10 @@ class BaseConfig:
     AURA_LLM_MAX_CONNECTIONS = _int("AURA_LLM_MAX_CONNECTIONS", 1000)  # open model connections per worker
     # /v1/chat/completions may name AURA_LLM_MODEL or one of these (comma-separated) on the same server.
     AURA_OPENAI_MODELS = os.environ.get("AURA_OPENAI_MODELS", "")
+    # /v1 cost caps per request (400 beyond), and vendor request fields forwarded besides OpenAI's.
+    AURA_OPENAI_MAX_N = _int("AURA_OPENAI_MAX_N", 8)
+    AURA_OPENAI_MAX_TOKENS = _int("AURA_OPENAI_MAX_TOKENS", 32_768)
+    AURA_OPENAI_EXTRA_PARAMS = _str("AURA_OPENAI_EXTRA_PARAMS", "top_k,min_p,repetition_penalty")
     AURA_SYSTEM_PROMPT = os.environ.get("AURA_SYSTEM_PROMPT", "") or DEFAULT_SYSTEM_PROMPT
     AURA_CHAT_MAX_PROMPT_CHARS = _int("AURA_CHAT_MAX_PROMPT_CHARS", 60_000)
     AURA_CHAT_MAX_MESSAGE_CHARS = _int("AURA_CHAT_MAX_MESSAGE_CHARS", 8_000)

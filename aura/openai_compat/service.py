@@ -30,6 +30,16 @@ MEMORY_HEADER = "X-Aura-Memory"  # "off": a temporary chat, for clients that can
 # metadata unless `store` is set).
 # Read by AURA, never forwarded: who the user is, and AURA's own metadata.
 _AURA_FIELDS = ("user", "safety_identifier", "metadata")
+# OpenAI's documented request fields: forwarded (with AURA_OPENAI_EXTRA_PARAMS). Anything else,
+# e.g. LiteLLM's api_base / api_key / custom_llm_provider that would steer a proxy in front of
+# the model, is dropped and the request served.
+OPENAI_FIELDS = frozenset(
+    """model messages audio frequency_penalty function_call functions logit_bias logprobs
+    max_completion_tokens max_tokens modalities n parallel_tool_calls prediction presence_penalty
+    prompt_cache_key reasoning_effort response_format seed service_tier stop store stream
+    stream_options temperature tool_choice tools top_logprobs top_p verbosity
+    web_search_options""".split()  # noqa: SIM905 - a word list reads better as words
+)
 USER_HEADER = "X-Aura-User"  # a gateway in front (LiteLLM, an API gateway) may name the user here
 
 
@@ -112,15 +122,39 @@ def memory_requested(metadata: Mapping[str, str] | None) -> bool:
     return not any(switch.strip().lower() in ("off", "false", "0", "no") for switch in switches)
 
 
+def _extra_params() -> frozenset[str]:
+    return frozenset(
+        p.strip() for p in current_app.config["AURA_OPENAI_EXTRA_PARAMS"].split(",") if p.strip()
+    )
+
+
+def check_costs(body: Mapping[str, Any]) -> None:
+    """The operator's caps on what one request may cost: choices (n) and tokens per choice."""
+    caps = {
+        "n": current_app.config["AURA_OPENAI_MAX_N"],
+        "max_tokens": current_app.config["AURA_OPENAI_MAX_TOKENS"],
+        "max_completion_tokens": current_app.config["AURA_OPENAI_MAX_TOKENS"],
+    }
+    for field, cap in caps.items():
+        value = body.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and value > cap:
+            message = f"At most {cap:,} on this deployment."
+            error = BadRequest(message)
+            error.data = {"message": f"`{field}`: {message}", "messages": {"json": {field: [message]}}}
+            raise with_code(error, "over_limit")
+
+
 def prepare_completion(body: dict[str, Any]) -> PreparedCompletion:
     """Authorize, read the memory (unless switched off) and build the model server's request."""
     check_model(body["model"])
+    check_costs(body)
     user_id = acting_user(named_user(body))
     metadata = body.get("metadata") or {}
     use_memory = memory_requested(metadata)
     memory = memory_for_chat(user_id, use_memory)
     messages = insert_memory(body["messages"], memory)
-    upstream = {key: value for key, value in body.items() if key not in _AURA_FIELDS}
+    forwarded = OPENAI_FIELDS | _extra_params()
+    upstream = {key: value for key, value in body.items() if key in forwarded and key not in _AURA_FIELDS}
     upstream["messages"] = messages
     if body.get("store") and metadata:
         upstream["metadata"] = {k: v for k, v in metadata.items() if k != MEMORY_SWITCH}

@@ -273,3 +273,39 @@ class TestOddButValidJson:
         response = v1.post("/v1/chat/completions", json=body)
         assert response.status_code == 400 and error_of(response)["param"] == "metadata"
         assert "at most 200" in error_of(response)["message"] and fake_llm.received == []
+
+
+class TestWhatOneRequestMayCost:
+    @pytest.mark.parametrize(
+        ("field", "value"), [("n", 128), ("max_tokens", 1_000_000_000), ("max_completion_tokens", 40_000)]
+    )
+    def test_over_the_operators_cap_is_a_400_naming_the_field(self, v1, fake_llm, field, value):
+        body = {"model": "fake-model", "messages": HI, "user": "1", field: value}
+        response = v1.post("/v1/chat/completions", json=body)
+        assert response.status_code == 400 and error_of(response)["param"] == field
+        assert "At most" in error_of(response)["message"] and fake_llm.received == []
+
+    def test_within_the_caps_is_served(self, v1, fake_llm):
+        body = {"model": "fake-model", "messages": HI, "user": "1", "n": 8, "max_tokens": 32_768}
+        assert v1.post("/v1/chat/completions", json=body).status_code == 200
+        assert fake_llm.received[-1].body["n"] == 8
+
+    def test_fields_that_steer_a_proxy_are_dropped_and_the_request_served(self, v1, fake_llm):
+        steering = {
+            "api_base": "http://evil.example",
+            "api_key": "sk-x",
+            "custom_llm_provider": "x",
+            "base_url": "y",
+        }
+        body = {
+            "model": "fake-model",
+            "messages": HI,
+            "user": "1",
+            "top_k": 40,
+            "temperature": 0.2,
+            **steering,
+        }
+        assert v1.post("/v1/chat/completions", json=body).status_code == 200
+        sent = fake_llm.received[-1].body
+        assert not set(steering) & set(sent)
+        assert sent["top_k"] == 40 and sent["temperature"] == 0.2  # the operator's allow-list, OpenAI's own
