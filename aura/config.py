@@ -97,6 +97,8 @@ class BaseConfig:
     AURA_LLM_MAX_CONNECTIONS = _int("AURA_LLM_MAX_CONNECTIONS", 1000)  # open model connections per worker
     # /v1/chat/completions may name AURA_LLM_MODEL or one of these (comma-separated) on the same server.
     AURA_OPENAI_MODELS = os.environ.get("AURA_OPENAI_MODELS", "")
+    # How the memory is put to the model ({memory}: its text); SECURITY.md, "Memory as instructions".
+    AURA_MEMORY_FRAMING = _str("AURA_MEMORY_FRAMING", "User Memory: {memory}")
     # /v1 cost caps per request (400 beyond), and vendor request fields forwarded besides OpenAI's.
     AURA_OPENAI_MAX_N = _int("AURA_OPENAI_MAX_N", 8)
     AURA_OPENAI_MAX_TOKENS = _int("AURA_OPENAI_MAX_TOKENS", 32_768)

@@ -53,6 +53,7 @@ def render_user(
         history=[],
         message=NEXT_MESSAGE_PLACEHOLDER,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
+        framing=current_app.config["AURA_MEMORY_FRAMING"],
     )
     proposal = get_proposal(user_id)
     html = render_template(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
-MEMORY_PREFIX = "User Memory: "
+# How the memory is framed for the model (AURA_MEMORY_FRAMING may change it; {memory} is the text).
+MEMORY_FRAMING = "User Memory: {memory}"
 
 
 class ChatMessage(TypedDict):
@@ -13,11 +14,11 @@ class ChatMessage(TypedDict):
     content: str
 
 
-def memory_message(memory_content: str | None) -> ChatMessage | None:
+def memory_message(memory_content: str | None, framing: str = MEMORY_FRAMING) -> ChatMessage | None:
     """The second system message, only when the user has a non-blank memory."""
     if memory_content is None or not memory_content.strip():
         return None
-    return {"role": "system", "content": MEMORY_PREFIX + memory_content}
+    return {"role": "system", "content": framing.replace("{memory}", memory_content)}
 
 
 def _size(messages: Sequence[ChatMessage]) -> int:
@@ -31,6 +32,7 @@ def build_messages(
     history: Sequence[ChatMessage],
     message: str,
     max_chars: int,
+    framing: str = MEMORY_FRAMING,
 ) -> list[ChatMessage]:
     """System prompt, then memory, then history in order, then the new user message.
 
@@ -38,7 +40,7 @@ def build_messages(
     system prompt, the memory and the new message are always kept.
     """
     head: list[ChatMessage] = [{"role": "system", "content": system_prompt}]
-    memory = memory_message(memory_content)
+    memory = memory_message(memory_content, framing)
     if memory is not None:
         head.append(memory)
     tail: list[ChatMessage] = [{"role": "user", "content": message}]
@@ -59,11 +61,13 @@ def build_messages(
 LEADING_ROLES = ("system", "developer")
 
 
-def insert_memory(messages: Sequence[dict], memory_content: str | None) -> list[dict]:
+def insert_memory(
+    messages: Sequence[dict], memory_content: str | None, framing: str = MEMORY_FRAMING
+) -> list[dict]:
     """A caller's own conversation (OpenAI's protocol) with the memory inserted where it belongs: right
     after the caller's leading system/developer messages, or first when there are none. Those
     instructions keep their place, and nothing else is touched."""
-    memory = memory_message(memory_content)
+    memory = memory_message(memory_content, framing)
     if memory is None:
         return list(messages)
     position = 0

@@ -44,6 +44,7 @@ def prepare_chat(
         history=history,
         message=message,
         max_chars=current_app.config["AURA_CHAT_MAX_PROMPT_CHARS"],
+        framing=current_app.config["AURA_MEMORY_FRAMING"],
     )
     memory_used = len(messages) > 1 and messages[1]["role"] == "system"
     return PreparedChat(messages=messages, memory_used=memory_used)

@@ -152,7 +152,7 @@ def prepare_completion(body: dict[str, Any]) -> PreparedCompletion:
     metadata = body.get("metadata") or {}
     use_memory = memory_requested(metadata)
     memory = memory_for_chat(user_id, use_memory)
-    messages = insert_memory(body["messages"], memory)
+    messages = insert_memory(body["messages"], memory, current_app.config["AURA_MEMORY_FRAMING"])
     forwarded = OPENAI_FIELDS | _extra_params()
     upstream = {key: value for key, value in body.items() if key in forwarded and key not in _AURA_FIELDS}
     upstream["messages"] = messages

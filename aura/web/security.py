@@ -64,6 +64,8 @@ def check_config(app: Flask) -> None:
         raise RuntimeError(
             "AURA_MAX_REVISIONS must be at least 1: the newest revision is the current memory's record"
         )
+    if "{memory}" not in app.config["AURA_MEMORY_FRAMING"]:
+        raise RuntimeError("AURA_MEMORY_FRAMING must contain {memory}, where the memory's text goes")
     if app.config["ENV_NAME"] != "production":
         return
     problems = production_problems(app.config)
