@@ -46,6 +46,7 @@ from aura.web.proxy import init_proxy
 from aura.web.rate_limits import init_rate_limits
 from aura.web.request_log import configure_logging
 from aura.web.security import check_config, register_security_headers
+from aura.webhooks.cli import webhooks_cli
 from aura.webhooks.outbox import init_webhooks
 
 
@@ -125,6 +126,7 @@ def register_commands(app: Flask) -> None:
     memory_cli.add_command(eval_consolidation)
     app.cli.add_command(memory_cli)
     app.cli.add_command(worker)
+    app.cli.add_command(webhooks_cli)
 
 
 def apply_migrations(app: Flask) -> None:

@@ -70,6 +70,10 @@ class ConsolidateNowForm(FlaskForm):
     """The "Consolidate now" button: nothing but its CSRF token."""
 
 
+class RedeliverForm(FlaskForm):
+    """A failed webhook delivery's "Send again" button: nothing but its CSRF token."""
+
+
 class ProposalDecisionForm(VersionedForm):
     """Accept / Reject of a pending proposal: the proposal and the memory version the page showed."""
 

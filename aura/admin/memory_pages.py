@@ -14,6 +14,7 @@ from aura.admin.forms import (
     MemoryForm,
     MemorySwitchForm,
     ProposalDecisionForm,
+    RedeliverForm,
     RestoreForm,
 )
 from aura.admin.user_pages import render_user
@@ -30,6 +31,7 @@ from aura.memory.export import export_memory
 from aura.memory.serialize import export_file
 from aura.memory.settings import update_settings
 from aura.memory.types import MemoryDisabled, RevisionNotFound, RevisionSource, VersionConflict
+from aura.webhooks.redeliver import redeliver
 
 
 def edit_memory(user_id: int):
@@ -117,6 +119,18 @@ def consolidate(user_id: int):
     else:
         flash("No job queue is configured (AURA_QUEUE_URL), so nothing can run in the background.", "error")
     return redirect(url_for("admin.user", user_id=user_id))
+
+
+def redeliver_webhook(user_id: int, delivery_id: int):
+    """Send one of the user's failed webhook deliveries again (audited with the staff id)."""
+    user_id = checked_user_id(user_id)
+    if not RedeliverForm().validate_on_submit():
+        flash("The form is out of date: try again.", "error")
+    elif redeliver(staff_actor(), delivery_id=delivery_id, user_id=user_id):
+        flash("Delivery queued to be sent again.", "success")
+    else:
+        flash("That delivery has not failed (or is not this user's): nothing to send again.", "error")
+    return redirect(url_for("admin.user", user_id=user_id) + "#webhooks")
 
 
 def memory_switch(user_id: int):

@@ -27,6 +27,7 @@ ROUTES = (
     ("/users/<int:user_id>/revisions/<int:revision_id>/restore", memory_pages.restore, POST),
     ("/users/<int:user_id>/proposal/<decision>", memory_pages.decide_proposal, POST),
     ("/users/<int:user_id>/consolidate", memory_pages.consolidate, POST),
+    ("/users/<int:user_id>/webhooks/<int:delivery_id>/redeliver", memory_pages.redeliver_webhook, POST),
     ("/users/<int:user_id>/settings", memory_pages.memory_switch, POST),
     ("/users/<int:user_id>/export", memory_pages.export, POST),
     ("/users/<int:user_id>/delete", memory_pages.delete, FORM),

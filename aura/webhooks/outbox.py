@@ -58,7 +58,12 @@ def record_event(session: Session, memory_event: events.MemoryEvent) -> None:
     ]
     session.add_all(rows)
     session.flush()
-    session.info.setdefault(_PENDING_KEY, []).extend(row.id for row in rows)
+    queue_after_commit(session, [row.id for row in rows])
+
+
+def queue_after_commit(session: Session, delivery_ids: list[int]) -> None:
+    """Hand these deliveries to the worker once the session's transaction commits (never before)."""
+    session.info.setdefault(_PENDING_KEY, []).extend(delivery_ids)
 
 
 @event.listens_for(Session, "after_commit")
