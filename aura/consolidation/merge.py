@@ -253,9 +253,11 @@ def merge(
         )
         _add_usage(usage, condensed)
         calls = 2
-        if condensed.finish_reason == "length":
-            return Merged(None, completion.model, calls=calls, declined="cut_off", **common)
-        text = read_answer(_text(condensed)).text
+        shorter = read_answer(_text(condensed))
+        if condensed.finish_reason == "length" or shorter.declined:
+            declined = "cut_off" if condensed.finish_reason == "length" else shorter.declined
+            return Merged(None, completion.model, calls=calls, declined=declined, **common)
+        text = shorter.text
         if len(text) > limit:
             raise BadAnswer(
                 f"The model's memory was {len(text):,} characters even after condensing, over the "

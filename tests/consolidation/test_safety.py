@@ -172,3 +172,15 @@ def test_a_known_context_keeps_the_memory_and_the_newest_turns(make_app, fake_ll
     assert "Day 29" in request["messages"][1]["content"] and "Day 0:" not in request["messages"][1]["content"]
     assert "Plays the cello on Sundays." in request["messages"][1]["content"]
     assert body["transcript_cut"] is True
+
+
+def test_a_condensing_request_answered_with_chatter_is_declined(make_app, fake_llm, db):
+    app = make_app(AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="m", AURA_MEMORY_TARGET_CHARS=60)
+    client = service_client(app)
+    long_answer = "Has a cat called Miso.\n" + "Adopted Miso in a shelter in Porto last spring. " * 3
+    fake_llm.script(Answer(reply=long_answer), Answer(reply="I'm sorry, I can't shorten that."))
+    body = client.post(
+        consolidate_url(12), json={"messages": said("I adopted a cat called Miso in Porto")}
+    ).get_json()
+    assert body["changed"] is False and body["declined"] == "refusal"
+    assert client.get("/api/v1/memory/12").get_json()["memory"] is None
