@@ -51,7 +51,7 @@ def prepare_chat(
 
 
 @contextmanager
-def model_call(streamed: bool) -> Iterator[None]:
+def model_call(streamed: bool, caller_faults: frozenset[int] = frozenset()) -> Iterator[None]:
     """Time the model's answer (until a stream's headers) and count the turn's outcome; a failed
     call is counted and logged, then re-raised for the protocol to answer in its own shape."""
     started = time.perf_counter()
@@ -59,7 +59,10 @@ def model_call(streamed: bool) -> Iterator[None]:
         yield
     except LLMError as error:
         CHAT_CALLS.labels(error.outcome).inc()
-        current_app.logger.warning("chat failed (%d): %s", error.status, error.message)
+        # The status the client gets (a pass-through protocol answers the model server's refusal of
+        # the caller's request, ``caller_faults``, with 400), and never the server's own text.
+        answered = 400 if error.upstream_status in caller_faults else error.status
+        current_app.logger.warning("chat failed (answered %d): %s", answered, error.log_line())
         raise
     MODEL_LATENCY.observe(time.perf_counter() - started)
     CHAT_CALLS.labels("streamed" if streamed else "ok").inc()
@@ -68,7 +71,7 @@ def model_call(streamed: bool) -> Iterator[None]:
 def stream_failed(error: LLMError) -> None:
     """A stream that broke after it began (its headers already said 200)."""
     CHAT_CALLS.labels("stream_error").inc()
-    current_app.logger.warning("chat stream failed: %s", error.message)
+    current_app.logger.warning("chat stream failed: %s", error.log_line())
 
 
 def record_reply(user_id: int, message: str, reply: str, conversation_id: str | None) -> None:

@@ -74,7 +74,7 @@ def _stale(error: ProposalStale):
 
 @blp.errorhandler(LLMError)
 def _model_failed(error: LLMError):
-    current_app.logger.warning("consolidation failed (%d): %s", error.status, error.message)
+    current_app.logger.warning("consolidation failed (answered %d): %s", error.status, error.log_line())
     return model_error_response(error)
 
 

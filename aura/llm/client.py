@@ -178,7 +178,7 @@ class LLMClient:
                     self._stream_usage = False
                     return self._send(messages, stream)
                 error = provider_error(response, self.settings.api_key)
-                log.warning("LLM attempt %d/%d: %s", attempt, attempts, error.message)
+                log.warning("LLM attempt %d/%d: %s", attempt, attempts, error.log_line())
                 if response.status_code not in RETRYABLE_STATUS:
                     raise error
             if attempt < attempts:
@@ -262,8 +262,10 @@ class LLMClient:
                 if chunk.get("error"):
                     # Gateways such as LiteLLM report a failure inside a 200 stream they already began.
                     detail = upstream_message(chunk, self.settings.api_key) or "no details"
-                    log.warning("LLM stream error: %s", detail)
-                    raise LLMError(f"The language model failed mid-stream: {detail}")
+                    failure = LLMError(f"The language model failed mid-stream: {detail}")
+                    failure.quotes_upstream = True
+                    log.warning("LLM stream error: %s", failure.log_line())
+                    raise failure
                 finished = finished or any(
                     choice.get("finish_reason") for choice in chunk.get("choices") or ()
                 )

@@ -21,7 +21,11 @@ class LLMError(Exception):
     outcome = "model_error"
 
     def __init__(
-        self, message: str, retry_after: float | None = None, upstream_status: int | None = None
+        self,
+        message: str,
+        retry_after: float | None = None,
+        upstream_status: int | None = None,
+        upstream_kind: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -29,6 +33,18 @@ class LLMError(Exception):
         # The model server's own HTTP status when it answered with an error (e.g. 400: it refused
         # the request's tools): a pass-through protocol blames the caller for a 4xx, not itself.
         self.upstream_status = upstream_status
+        self.upstream_kind = upstream_kind  # its error type/code, e.g. invalid_request_error
+        # The message quotes the model server (its error text): never logged, it may echo the request.
+        self.quotes_upstream = upstream_status is not None
+
+    def log_line(self) -> str:
+        """What the logs say about this failure: AURA's own words, or for the model server's error
+        its status and error type, never its text (some servers echo the request, memory and all)."""
+        if not self.quotes_upstream:
+            return self.message
+        status = f" HTTP {self.upstream_status}" if self.upstream_status is not None else ""
+        kind = f" {self.upstream_kind}" if self.upstream_kind else ""
+        return f"{self.code}: the model server answered{status}{kind}".rstrip()
 
     def headers(self) -> dict[str, str] | None:
         """Retry-After, whole seconds, when the failure says how long to wait (both chat protocols)."""
@@ -155,4 +171,24 @@ def provider_error(response: httpx.Response, api_key: str) -> LLMError:
     if too_long is not None:
         return too_long
     message = f"The language model answered with HTTP {response.status_code}"
-    return LLMError(f"{message}: {detail}" if detail else f"{message}.", upstream_status=response.status_code)
+    return LLMError(
+        f"{message}: {detail}" if detail else f"{message}.",
+        upstream_status=response.status_code,
+        upstream_kind=error_kind(response),
+    )
+
+
+_KIND = re.compile(r"[A-Za-z0-9_.-]{1,60}")
+
+
+def error_kind(response: httpx.Response) -> str | None:
+    """The error's type and code as the server names them (OpenAI's envelope), if they are names."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(error, dict):
+        return None
+    parts = [str(error.get(key)) for key in ("type", "code") if error.get(key) is not None]
+    names = [part for part in parts if _KIND.fullmatch(part)]
+    return "/".join(names) or None

@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, stream_with_context
 from aura.chat.service import model_call, record_reply, stream_failed
 from aura.llm.client import llm_client
 from aura.llm.errors import LLMError
-from aura.openai_compat.errors import model_failure, openai_error
+from aura.openai_compat.errors import CALLER_FAULTS, model_failure, openai_error
 from aura.openai_compat.schemas import (
     ChatCompletionRequestSchema,
     ChatCompletionSchema,
@@ -135,7 +135,7 @@ def chat_completions(body: dict):
     client = llm_client()
     streamed = prepared.body.get("stream") is True
     try:
-        with model_call(streamed=streamed):
+        with model_call(streamed=streamed, caller_faults=CALLER_FAULTS):
             if streamed:
                 chunks = client.open_raw_stream(prepared.body)
             else:

@@ -309,3 +309,16 @@ class TestWhatOneRequestMayCost:
         sent = fake_llm.received[-1].body
         assert not set(steering) & set(sent)
         assert sent["top_k"] == 40 and sent["temperature"] == 0.2  # the operator's allow-list, OpenAI's own
+
+
+def test_a_model_server_echoing_the_request_in_its_error_never_puts_it_in_the_log(v1, fake_llm, caplog):
+    """Some servers quote the request in a 400: the user's memory would land in AURA's log."""
+    v1.post("/api/v1/memory", json={"user_id": 42, "content": "Secretly planning to propose to Ana."})
+    echo = {"error": {"message": "bad request: User Memory: Secretly planning to propose to Ana.",
+                      "type": "invalid_request_error", "code": "bad_param"}}  # fmt: skip
+    fake_llm.script(Answer(status=400, error_body=echo))
+    response = v1.post("/v1/chat/completions", json={"model": "fake-model", "messages": HI, "user": "42"})
+    assert response.status_code == 400  # the caller's request, refused: passed on as a 400
+    assert "propose" not in caplog.text
+    assert "chat failed (answered 400): model_error: the model server answered HTTP 400" in caplog.text
+    assert "invalid_request_error/bad_param" in caplog.text
