@@ -32,8 +32,10 @@ _META = re.compile(
 )
 # A memory is written about the user in the third person: "I", "you", "we" outside a quotation
 # is the model talking (to the user, or about itself), as in "Your name is John" or "I am not HACKED".
+# Case matters: "US" (the country) and "Us and Them" (a band) are facts, "us" is the model talking.
 _VOICE = re.compile(
-    r"\b(?:i|i'm|i've|i'll|i'd|me|my|mine|we|we're|our|us|you|you're|you've|your|yours)\b", re.IGNORECASE
+    r"\b(?:I|I'm|I've|I'll|I'd|[Mm]e|[Mm]y|[Mm]ine|[Ww]e|[Ww]e're|[Oo]ur|us|[Yy]ou|[Yy]ou're|[Yy]ou've|"
+    r"[Yy]our|[Yy]ours)\b"
 )
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 # JSON or prompt debris: braces, "op", a placeholder other than the credential filter's, the

@@ -58,7 +58,14 @@ def test_the_models_own_voice_and_debris_are_not_facts(line):
 
 
 @pytest.mark.parametrize(
-    "line", ["Has a cat called Miso.", "Wifi password is [removed]", 'Says "I love you" to Ana every night.']
+    "line",
+    [
+        "Has a cat called Miso.",
+        "Wifi password is [removed]",
+        'Says "I love you" to Ana every night.',
+        "Moved to the US in 2020.",
+        "Plays bass in a band called Us and Them.",
+    ],
 )
 def test_facts_about_the_user_are_facts(line):
     assert not not_a_fact(line)
