@@ -24,6 +24,9 @@ from common import TOKEN as BENCH_TOKEN  # noqa: E402
 from model import start_model  # noqa: E402
 from serving import _streams  # noqa: E402
 
+BURST_DB = "11"  # a Redis database nothing else uses (limits 15, scale-out 14, jobs 13, job bench 12)
+BURST_LIMITS = SHARED_LIMITS.rsplit("/", 1)[0] + "/" + BURST_DB
+
 
 @pytest.fixture(scope="module")
 def streaming_model():
@@ -49,7 +52,7 @@ def test_bursts_of_streamed_chats_with_limits_in_redis_all_complete(
     settings = {
         "WEB_CONCURRENCY": "2",
         "AURA_SERVICE_TOKENS": f"tests={SERVICE_TOKEN},bench={BENCH_TOKEN}",  # the streams use the bench's
-        "AURA_RATELIMIT_STORAGE_URI": SHARED_LIMITS,
+        "AURA_RATELIMIT_STORAGE_URI": BURST_LIMITS,
         "AURA_RATE_LIMIT_CHAT": "1000000/minute",
         "AURA_RATE_LIMIT_SERVICE": "100000000/minute",
         "AURA_LLM_BASE_URL": streaming_model,
@@ -63,15 +66,16 @@ def test_bursts_of_streamed_chats_with_limits_in_redis_all_complete(
                 http.post("/api/v1/memory", json={"user_id": user_id, "content": f"Memory {user_id}"})
         asyncio.run(_streams(port, 200))  # a warm-up: what a serving instance holds open anyway
         results = {streams: asyncio.run(_streams(port, streams)) for streams in (256, 1000)}
-        clients = shared_limits_redis.client_list()
+        # This test's own Redis database: a server still closing from an earlier test counts not.
+        clients = [c for c in shared_limits_redis.client_list() if c["db"] == BURST_DB]
         log = url.log()
     assert [(r["completed"], r["failures"]) for r in results.values()] == [(256, []), (1000, [])], (
         results,
         log[-2000:],
     )
     assert "database unavailable" not in log and "storage unavailable" not in log, log[-2000:]
-    # Two workers' pools (AURA_REDIS_MAX_CONNECTIONS each) and this test's client: never one per stream.
-    assert len(clients) <= 2 * 50 + 5, len(clients)
+    # Two workers' pools (AURA_REDIS_MAX_CONNECTIONS each): never one per stream.
+    assert 0 < len(clients) <= 2 * 50, len(clients)  # counted where the workers keep their limits
 
 
 def test_the_redis_pool_is_bounded_and_blocks_instead_of_failing():
