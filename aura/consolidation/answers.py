@@ -45,6 +45,14 @@ _DEBRIS = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+_FENCED = re.compile(r"\A```[\w-]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
+
+
+def unfenced(reply: str) -> str:
+    """A reply without the code fence a model may wrap it in (```json ... ```), trimmed."""
+    text = reply.strip()
+    fenced = _FENCED.match(text)
+    return fenced.group("body").strip() if fenced else text
 
 
 @dataclass(frozen=True)

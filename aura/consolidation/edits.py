@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aura.consolidation.answers import not_a_fact
+from aura.consolidation.answers import not_a_fact, unfenced
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in, shares_subject
 
@@ -42,7 +42,6 @@ EDITS_SCHEMA = {
     "required": ["edits"],
     "additionalProperties": False,
 }
-_FENCED = re.compile(r"\A```[\w-]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _MIN_CITATION_CHARS = 3
 
@@ -67,12 +66,8 @@ class Applied:
 
 def parse_edits(reply: str) -> list[Edit] | None:
     """The edits in a reply, or None when the reply is not the structured form (then it is a rewrite)."""
-    text = reply.strip()
-    fenced = _FENCED.match(text)
-    if fenced:
-        text = fenced.group("body").strip()
     try:
-        data = json.loads(text)
+        data = json.loads(unfenced(reply))
     except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("edits"), list):

@@ -19,7 +19,6 @@ An empty answer, or one still too long after one condensing request, is a BadAns
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,12 +26,13 @@ from datetime import date
 from flask import Flask, current_app
 
 from aura.consolidation import budget
-from aura.consolidation.answers import not_a_fact, read_answer
+from aura.consolidation.answers import not_a_fact, read_answer, unfenced
 from aura.consolidation.ask import ask_within_context
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.edits import apply_edits, parse_edits
 from aura.consolidation.facts import Vocabulary, check_retention, fact_of, grounded, kept_in
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
+from aura.consolidation.proposals import forget_phrases
 from aura.consolidation.transcript import Transcript
 from aura.llm.client import Completion, LLMClient
 from aura.llm.errors import LLMError
@@ -40,7 +40,6 @@ from aura.llm.settings import llm_settings
 
 _CLIENT_KEY = "aura_consolidation_llm"
 _PROMPTS_KEY = "aura_consolidation_prompts"
-_FENCED = re.compile(r"\A```[\w-]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 
 
 class BadAnswer(LLMError):
@@ -119,21 +118,13 @@ def memory_limit(current: str | None, target_chars: int, max_memory_chars: int) 
 
 def clean_answer(reply: str) -> str:
     """The memory text in a model's reply: no surrounding code fence, no credentials, trimmed."""
-    text = reply.strip()
-    fenced = _FENCED.match(text)
-    if fenced:
-        text = fenced.group("body").strip()
-    return remove_credentials(text).strip()
+    return remove_credentials(unfenced(reply)).strip()
 
 
 def _add_usage(total: dict[str, int], completion: Completion) -> None:
     for name, value in (completion.usage or {}).items():
         if isinstance(value, int) and not isinstance(value, bool):
             total[name] = total.get(name, 0) + value
-
-
-def forget_phrases() -> list[str]:
-    return [p.strip().casefold() for p in current_app.config["AURA_FORGET_PHRASES"].split(",") if p.strip()]
 
 
 def _text(completion: Completion) -> str:

@@ -76,11 +76,14 @@ def shrinks(current: str | None, new: str) -> bool:
     return len(new) < (1 - current_app.config["AURA_CONSOLIDATION_MAX_DROP"]) * len(current)
 
 
+def forget_phrases() -> list[str]:
+    """AURA_FORGET_PHRASES as a list: the shrink guard and the retention check read the same one."""
+    return [p.strip().casefold() for p in current_app.config["AURA_FORGET_PHRASES"].split(",") if p.strip()]
+
+
 def asks_to_forget(user_turns: Iterable[str]) -> bool:
     """Whether the user said one of AURA_FORGET_PHRASES (then a shorter memory is what they asked)."""
-    phrases = [
-        p.strip().casefold() for p in current_app.config["AURA_FORGET_PHRASES"].split(",") if p.strip()
-    ]
+    phrases = forget_phrases()
     texts = [turn.casefold().replace("\u2019", "'") for turn in user_turns]
     return any(phrase in text for text in texts for phrase in phrases)
 

@@ -93,16 +93,19 @@ def _current_in_session(user_id: int) -> Memory | None:
     return memory_from_row(user_id, db.session.execute(GET_MEMORY, {"user_id": user_id}).one_or_none())
 
 
-def _lock_for_write(user_id: int, expected_version: int | None):
-    """Lock the user, check the switch and the precondition (0: no memory);
+def _lock_for_write(user_id: int, expected_version: int | None, new_content: str | None = None):
+    """Lock the user, check the switch and the precondition (0: no memory), and with
+    ``new_content`` whether the memory already holds it (Unchanged);
     the (version, revision number) to write."""
     state = statements.lock_user(db.session, user_id, utcnow())
     if not state.memory_enabled:
         raise MemoryDisabled(user_id)
-    if expected_version is not None:
+    if expected_version is not None or new_content is not None:
         current = _current_in_session(user_id)  # read after the lock: nobody can change it now
-        if (current.version if current else 0) != expected_version:
+        if expected_version is not None and (current.version if current else 0) != expected_version:
             raise VersionConflict(expected_version, current)
+        if current is not None and current.content == new_content:
+            raise Unchanged(current)  # inside the transaction: it undoes the lock's bump
     return state.memory_version, state.revision_count
 
 
@@ -150,10 +153,7 @@ def _save_locked(
 ) -> Memory:
     user_id, content = write.user_id, write.content
     with transaction() as session:
-        version, number = _lock_for_write(user_id, expected_version)
-        current = _current_in_session(user_id)
-        if current is not None and current.content == content:
-            raise Unchanged(current)
+        version, number = _lock_for_write(user_id, expected_version, new_content=content)
         row = statements.write_memory(session, write, version, number)
         audit(user_id, "edit", actor, f"{len(content):,} characters")
         events.announce(session, events.MemoryEvent(events.UPDATED, user_id, row.version, str(source)))

@@ -101,10 +101,15 @@ def acting_user(user: str | None) -> int:
     return user_id
 
 
+def _bad_field(field: str, message: str, code: str, summary: str | None = None) -> BadRequest:
+    """A 400 naming ``field`` (OpenAI's ``param``), as the schema's own refusals are."""
+    error = BadRequest(summary or message)
+    error.data = {"message": summary or message, "messages": {"json": {field: [message]}}}
+    return with_code(error, code)
+
+
 def _bad_user(message: str) -> BadRequest:
-    error = BadRequest(message)
-    error.data = {"message": message, "messages": {"json": {"user": [message]}}}
-    return with_code(error, "user_required")
+    return _bad_field("user", message, "user_required")
 
 
 def check_model(model: str) -> None:
@@ -139,9 +144,7 @@ def check_costs(body: Mapping[str, Any]) -> None:
         value = body.get(field)
         if isinstance(value, int) and not isinstance(value, bool) and value > cap:
             message = f"At most {cap:,} on this deployment."
-            error = BadRequest(message)
-            error.data = {"message": f"`{field}`: {message}", "messages": {"json": {field: [message]}}}
-            raise with_code(error, "over_limit")
+            raise _bad_field(field, message, "over_limit", summary=f"`{field}`: {message}")
 
 
 def prepare_completion(body: dict[str, Any]) -> PreparedCompletion:
