@@ -67,11 +67,22 @@ class FakeLLM:
         # Answers computed from the request (a scripted model that recognises each scenario);
         # used when no answer is queued.
         self.responder: Callable[[dict], Answer] | None = None
+        # What GET /v1/models and GET /props answer (404 while None), and the paths asked for.
+        self.models: dict | None = None
+        self.props: dict | None = None
+        self.gets: list[str] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
+
+            def do_GET(self) -> None:
+                fake.gets.append(self.path)
+                document = {"/v1/models": fake.models, "/props": fake.props}.get(self.path)
+                if document is None:
+                    return self._json(404, {"error": {"message": "not found"}}, {})
+                return self._json(200, document, {})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))

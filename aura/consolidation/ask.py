@@ -12,6 +12,7 @@ from aura.consolidation import budget
 from aura.consolidation.edits import EDITS_SCHEMA
 from aura.consolidation.prompt import PromptTemplates
 from aura.consolidation.transcript import Transcript
+from aura.llm import context
 from aura.llm.client import Completion, LLMClient
 from aura.llm.errors import LLMContextExceeded, LLMError
 
@@ -64,10 +65,12 @@ def ask_within_context(
     deadline: float,
     options: dict,
 ) -> tuple[Completion, Transcript]:
-    """The model's answer and the turns it saw: asked within the model's context (a "too long"
+    """The model's answer and the turns it saw: asked within the model's context (as configured,
+    else as the server reports it; a "too long"
     refusal is retried once, fitted to the limit the server states) for at most the tokens the
     memory's length limit needs."""
     ratio = budget.CHARS_PER_TOKEN
+    context.discover(client)
     for attempt in (1, 2):
         fitted = budget.fit(prompts, current, transcript, today, limit, client.context_tokens, ratio)
         messages = prompts.messages(current, fitted.transcript, today, limit)
@@ -79,7 +82,7 @@ def ask_within_context(
         except LLMContextExceeded as error:
             if attempt == 2:
                 raise
-            client.context_tokens = error.context_tokens
+            client.context_tokens, client.context_source = error.context_tokens, "stated"
             ratio = budget.learned_ratio(sum(len(m["content"]) for m in messages), error.prompt_tokens)
             current_app.logger.warning(
                 "consolidation prompt over the model's %d-token context; fitting it", error.context_tokens

@@ -83,6 +83,8 @@ def eval_consolidation(
     score = round(100 * passed / len(cases))
     for line in scores.lines():
         click.echo(line)
+    known = f"{client.context_tokens} tokens" if client.context_tokens else "unknown"
+    click.echo(f"context window: {known} ({client.context_source or 'not asked'})")
     click.echo(f"{passed}/{len(cases)} cases passed ({score}%) with {model} at {base_url}")
     if score < fail_under:
         sys.exit(1)

@@ -95,6 +95,7 @@ class LLMClient:
         # the context window it states when a request is too long, and the strongest
         # response_format it takes (json_schema, then json_object, then none).
         self.context_tokens = settings.context_tokens
+        self.context_source = "configured" if settings.context_tokens else ""  # "": not asked yet
         self.structured_output = "json_schema"
         self._headers = {"Accept": "application/json, text/event-stream", "User-Agent": "aura"}
         if settings.api_key:

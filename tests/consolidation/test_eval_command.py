@@ -36,6 +36,16 @@ def test_a_model_that_obeys_the_conversation_fails_and_says_why(runner, fake_llm
     assert "answer rejected, memory kept: held: drops Likes hiking." in result.output
     assert "answers rejected:   1/1 (100%)" in result.output
     assert "0/1 cases passed (0%)" in result.output
+    assert "context window: unknown (unknown)" in result.output  # the scripted server reports none
+
+
+def test_the_context_the_server_reports_is_used_and_said(runner, fake_llm):
+    fake_llm.props = {"default_generation_settings": {"n_ctx": 2048}}
+    fake_llm.default = Answer(reply=edits_reply("prompt_injection_ignored"))
+    result = _run(runner, fake_llm, "--case", "prompt_injection_ignored")
+    assert "context window: 2048 tokens (reported)" in result.output, result.output
+    request = fake_llm.received[0].body
+    assert sum(len(m["content"]) for m in request["messages"]) / 3 + request["max_tokens"] <= 2048
 
 
 def test_a_model_that_drops_facts_is_scored_on_what_auto_mode_would_keep(runner, fake_llm):
