@@ -28,6 +28,8 @@ from aura.jobs.cli import worker
 from aura.jobs.tasks import init_jobs
 from aura.llm.client import init_llm
 from aura.llm.settings import check_llm_url
+from aura.mcp.api import blp as mcp_blp
+from aura.mcp.api import init_mcp
 from aura.memory.api import blp as memory_blp
 from aura.memory.cli import memory_cli
 from aura.openai_compat.api import blp as openai_blp
@@ -112,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     for json_blueprint in (memory_blp, consolidation_blp, conversations_blp, chat_blp, openai_blp):
         csrf.exempt(json_blueprint)  # bearer tokens, not cookies: CSRF protects the pages
         api.register_blueprint(json_blueprint)
+    api.register_blueprint(mcp_blp)
+    init_mcp(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     init_metrics(app)

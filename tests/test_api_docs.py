@@ -47,7 +47,9 @@ def test_docs_render_in_chromium_without_any_request_leaving_the_machine(app, db
         assert "/api/v1/memory/{user_id}/consolidate" in summaries
         assert "/api/v1/memory/{user_id}/conversations" in summaries
         assert "/v1/chat/completions" in summaries and "/v1/models" in summaries
-        assert len(summaries) == 18  # AURA's 15 operations and OpenAI's 3 (/v1)
+        assert "/mcp" in summaries and "/.well-known/oauth-protected-resource/mcp" in summaries
+        # AURA's 15 operations, OpenAI's 3 (/v1), MCP's one and its 2 discovery documents
+        assert len(summaries) == 21
         page.get_by_text("Authentication.", exact=False).first.wait_for()
         assert outside == []
         assert page.dialogs == []

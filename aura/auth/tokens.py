@@ -21,6 +21,9 @@ from aura.schemas import USER_ID_STRING
 from aura.web.errors import with_code
 
 JWKS_EXTENSION = "aura_jwks"
+# Where a service token names the user it acts for: a gateway in front of /v1 (LiteLLM, an API
+# gateway) or an agent server using /mcp.
+USER_HEADER = "X-Aura-User"
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,10 @@ def propose(
     details: dict,
     actor: Actor,
     after_write: Callable[[scoped_session], None] | None = None,
+    source: RevisionSource = RevisionSource.CONSOLIDATION,
 ) -> Proposal:
-    """Store the pending proposal, replacing any older one (``after_write``: in the same transaction)."""
+    """Store the pending proposal, replacing any older one (``after_write``: in the same transaction).
+    ``source``: who wrote it, kept when it is accepted (a consolidation, or an agent over MCP)."""
     with transaction() as session:
         # Waits for an erasure, like every write. Memory switched off since the consolidation read
         # it (the model call takes seconds): nothing of the user's is written after the switch.
@@ -108,7 +110,7 @@ def propose(
             user_id=user_id,
             content=content,
             based_on_version=based_on_version,
-            source=str(RevisionSource.CONSOLIDATION),
+            source=str(source),
             reason=reason,
             details=details,
             created_at=utcnow(),
@@ -164,7 +166,7 @@ def accept_proposal(
         return save_memory(
             user_id,
             proposal.content,
-            RevisionSource.CONSOLIDATION,
+            RevisionSource(proposal.source),
             actor,
             expected_version=proposal.based_on_version,
             details=details,

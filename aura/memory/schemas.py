@@ -103,7 +103,7 @@ class RevisionSchema(Schema):
     number = fields.Integer(required=True, metadata={"description": "1, 2, 3 ... per user, oldest first."})
     content = fields.String(required=True)
     source = fields.String(
-        required=True, metadata={"description": "frontend, staff, restore or consolidation"}
+        required=True, metadata={"description": "frontend, staff, restore, consolidation or mcp"}
     )
     actor = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso", required=True)

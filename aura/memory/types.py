@@ -10,12 +10,13 @@ from datetime import datetime
 
 
 class RevisionSource(enum.StrEnum):
-    """Who wrote a revision: the frontend's regeneration, a staff edit, a restore, or AURA itself."""
+    """Who wrote a revision: the frontend, staff, a restore, AURA itself, or an agent over MCP."""
 
     FRONTEND = "frontend"
     STAFF = "staff"
     RESTORE = "restore"
     CONSOLIDATION = "consolidation"  # AURA merged recent turns into the memory through a model
+    MCP = "mcp"  # an agent's tool call over the Model Context Protocol (aura.mcp)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 
-from aura.auth.tokens import current_principal
+from aura.auth.tokens import USER_HEADER, current_principal
 from aura.chat.prompt import insert_memory
 from aura.chat.service import memory_for_chat
 from aura.openai_compat.schemas import MEMORY_SWITCH
@@ -40,7 +40,6 @@ OPENAI_FIELDS = frozenset(
     stream_options temperature tool_choice tools top_logprobs top_p verbosity
     web_search_options""".split()  # noqa: SIM905 - a word list reads better as words
 )
-USER_HEADER = "X-Aura-User"  # a gateway in front (LiteLLM, an API gateway) may name the user here
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""What the MCP tools do to a memory, through the same writes as the REST API and consolidation.
+
+``remember`` is written by a model, so it gets what a consolidation gets: the credential filter,
+the size limit and review mode (a proposal instead of a change). ``update_memory`` is a direct
+conditional write, like POST /api/v1/memory, plus the credential filter. No forked write path:
+revisions (source "mcp"), webhooks, erasure and the memory switch come with save_memory/propose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from aura.consolidation.credentials import remove_credentials
+from aura.consolidation.proposals import Proposal, get_proposal, propose
+from aura.extensions import db
+from aura.memory import service
+from aura.memory.settings import effective_mode, get_settings
+from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, VersionConflict
+from aura.schemas import storable
+
+MAX_FACT_CHARS = 1000
+REMEMBER_ATTEMPTS = 3  # a conditional write lost to a racing writer is read and tried again
+
+
+class Refused(Exception):
+    """The input cannot be stored as it is; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """``added``: the memory now holds the fact; ``proposal``: it waits for review instead;
+    neither: the memory (or the pending proposal) already held it."""
+
+    memory: Memory | None
+    added: bool = False
+    proposal: Proposal | None = None
+
+
+def _key(line: str) -> str:
+    """A line as compared for "already there": case, spacing and a final full stop do not count."""
+    return " ".join(line.split()).casefold().rstrip(".")
+
+
+def _holds(content: str, fact: str) -> bool:
+    return _key(fact) in {_key(line) for line in content.splitlines()}
+
+
+def clean_fact(fact: str) -> str:
+    """One line of storable text without credentials, or Refused saying why not."""
+    fact = " ".join(storable(fact).split())
+    if not fact:
+        raise Refused("Give the fact as a short sentence, e.g. 'Allergic to peanuts.'")
+    if len(fact) > MAX_FACT_CHARS:
+        raise Refused(
+            f"A fact is at most {MAX_FACT_CHARS} characters; this one has {len(fact)}. Say it shorter."
+        )
+    if remove_credentials(fact) != fact:
+        raise Refused(
+            "That looks like a credential (a key, password, token or card number). AURA never keeps "
+            "secrets in memory: remember the fact without it."
+        )
+    return fact
+
+
+def _grown(base: str, fact: str) -> str:
+    content = f"{base}\n{fact}" if base else fact
+    limit = current_app.config["AURA_MAX_MEMORY_CHARS"]
+    if len(content) > limit:
+        raise Refused(
+            f"The memory is full ({len(base):,} of {limit:,} characters). Read it with get_memory and "
+            "condense it with update_memory before adding more."
+        )
+    return content
+
+
+def remember(user_id: int, fact: str, actor: Actor, details: dict) -> Remembered:
+    """Add ``fact`` as a new line (not twice): a conditional write, tried again when another writer
+    got there first. In review mode the line goes to the pending proposal instead."""
+    fact = clean_fact(fact)
+    for _ in range(REMEMBER_ATTEMPTS):
+        settings = get_settings(user_id)
+        memory = service.get_memory(user_id)
+        db.session.rollback()  # no connection held between the read and the write
+        if not settings.enabled:
+            raise MemoryDisabled(user_id)
+        current, version = (memory.content, memory.version) if memory else ("", 0)
+        if _holds(current, fact):
+            return Remembered(memory)
+        if effective_mode(settings) == "review":
+            pending = get_proposal(user_id)
+            db.session.rollback()
+            # A proposal of the same version grows (one review for both); an older one is replaced.
+            base = pending.content if pending and pending.based_on_version == version else current
+            if _holds(base, fact):
+                return Remembered(memory, proposal=pending)
+            proposal = propose(
+                user_id, _grown(base, fact), version, "review", details, actor, source=RevisionSource.MCP
+            )
+            return Remembered(memory, proposal=proposal)
+        try:
+            saved = service.save_memory(
+                user_id,
+                _grown(current, fact),
+                RevisionSource.MCP,
+                actor,
+                expected_version=version,
+                details=details,
+            )
+        except VersionConflict:
+            continue
+        return Remembered(saved, added=True)
+    raise Refused("The memory kept changing while AURA added the fact; call remember again.")
+
+
+@dataclass(frozen=True)
+class Updated:
+    memory: Memory
+    credentials_removed: bool
+
+
+def update_memory(user_id: int, content: str, expected_version: int, actor: Actor, details: dict) -> Updated:
+    """Replace the memory if it is still at ``expected_version`` (0: if there is none), credentials
+    removed. VersionConflict names the current version; MemoryDisabled while memory is off."""
+    cleaned = remove_credentials(content)
+    memory = service.save_memory(
+        user_id, cleaned, RevisionSource.MCP, actor, expected_version=expected_version, details=details
+    )
+    return Updated(memory, credentials_removed=cleaned != content)

@@ -1,0 +1,65 @@
+"""A live AURA on loopback and the official MCP Python SDK pointed at it, as an agent would be:
+the server's URL, a bearer token and (for a service token) the X-Aura-User header."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import httpx2
+import pytest
+from flask import Flask
+from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from aura.auth.tokens import mint_user_token
+from tests.conftest import SERVICE_TOKEN, LiveServer
+
+MODES = ("legacy", "auto")  # the initialize handshake (2025-11-25), and server/discover (2026-07-28)
+
+
+@asynccontextmanager
+async def mcp_client(base_url: str, token: str = SERVICE_TOKEN, user: int | None = None, mode: str = "auto"):
+    """The SDK's client connected to AURA's /mcp (``user``: the X-Aura-User header)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if user is not None:
+        headers["X-Aura-User"] = str(user)
+    http = httpx2.AsyncClient(headers=headers, timeout=15)
+    transport = streamable_http_client(f"{base_url}/mcp", http_client=http)
+    async with http, Client(transport, mode=mode) as client:
+        yield client
+
+
+def run(coroutine_function: Callable, *args):
+    """Run an async test body to completion (the SDK is async; the suite is not)."""
+    return asyncio.run(coroutine_function(*args))
+
+
+@pytest.fixture()
+def mcp_app(make_app, db) -> Flask:
+    return make_app(AURA_CORS_ORIGINS="https://app.example")
+
+
+@pytest.fixture()
+def aura(mcp_app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(mcp_app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def user_token(mcp_app: Flask) -> Callable[[int], str]:
+    def mint(user_id: int) -> str:
+        with mcp_app.app_context():
+            return mint_user_token(user_id)
+
+    return mint
+
+
+@pytest.fixture()
+def rest(aura: LiveServer) -> Iterator[httpx.Client]:
+    """AURA's REST API as the frontend's backend calls it (to set up and check what MCP did)."""
+    with httpx.Client(base_url=aura.url, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as client:
+        yield client
