@@ -31,7 +31,30 @@ blp = Blueprint(
 csrf.exempt(blp)  # bearer tokens, not cookies
 MAX_MESSAGE_BYTES = 256 * 1024
 METADATA_PATH = "/.well-known/oauth-protected-resource"
-JSONRPC_SCHEMA = {"type": "object", "description": "One JSON-RPC 2.0 message (see docs/mcp.md)"}
+JSONRPC_SCHEMA = {"type": "object", "description": "A JSON-RPC 2.0 response (see docs/mcp.md)"}
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "description": "One JSON-RPC 2.0 request (with id) or notification (without) of MCP",
+    "properties": {
+        "jsonrpc": {"type": "string", "enum": ["2.0"]},
+        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "method": {"type": "string", "example": "tools/list"},
+        "params": {"type": "object"},
+    },
+    "required": ["jsonrpc", "method"],
+}
+METADATA_SCHEMA = {
+    "type": "object",
+    "description": "OAuth 2.0 Protected Resource Metadata (RFC 9728)",
+    "properties": {
+        "resource": {"type": "string", "format": "uri"},
+        "authorization_servers": {"type": "array", "items": {"type": "string"}},
+        "bearer_methods_supported": {"type": "array", "items": {"type": "string"}},
+        "resource_name": {"type": "string"},
+        "resource_documentation": {"type": "string"},
+    },
+    "required": ["resource", "authorization_servers", "bearer_methods_supported"],
+}
 
 
 def init_mcp(app: Flask) -> None:
@@ -130,7 +153,16 @@ def _user_id(principal: Principal) -> int:
     description="A JSON-RPC 2.0 request or notification of the Model Context Protocol (2025-06-18, "
     "2025-11-25 or 2026-07-28), answered at once: tools get_memory, remember, update_memory, "
     "memory_history and the resource aura://memory. See docs/mcp.md.",
-    requestBody={"required": True, "content": {"application/json": {"schema": JSONRPC_SCHEMA}}},
+    requestBody={"required": True, "content": {"application/json": {"schema": MESSAGE_SCHEMA}}},
+    parameters=[
+        {
+            "name": USER_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "description": "With a service token: the user whose memory this is (required then)",
+        }
+    ],
     responses={
         "200": {
             "description": "The JSON-RPC response",
@@ -176,7 +208,13 @@ def mcp_message():
 
 @blp.route(METADATA_PATH, methods=["GET"])
 @blp.route(METADATA_PATH + "/mcp", methods=["GET"], endpoint="protected_resource_for_mcp")
-@blp.doc(summary="OAuth 2.0 Protected Resource Metadata (RFC 9728) for /mcp")
+@blp.doc(
+    summary="OAuth 2.0 Protected Resource Metadata (RFC 9728) for /mcp",
+    security=[],
+    responses={
+        "200": {"description": "The metadata", "content": {"application/json": {"schema": METADATA_SCHEMA}}}
+    },
+)
 def protected_resource():
     """Where an MCP client learns which identity provider issues tokens for AURA."""
     issuer = current_app.config["AURA_JWT_ISSUER"]

@@ -1,0 +1,209 @@
+"""/mcp on the wire: what an MCP client that does something wrong (or an attacker) gets back.
+
+Every fault is a JSON-RPC error with the status its protocol version asks for, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aura.mcp import protocol
+from tests.conftest import AUTH
+
+MODERN = "2026-07-28"
+ENVELOPE = {
+    protocol.META_VERSION: MODERN,
+    protocol.META_CLIENT_CAPABILITIES: {},
+    protocol.META_CLIENT_INFO: {"name": "probe", "version": "1"},
+}
+
+
+def _post(client, body, user: int | None = 5, **headers):
+    sent = {**AUTH, "Content-Type": "application/json", **headers}
+    if user is not None:
+        sent["X-Aura-User"] = str(user)
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post("/mcp", data=data, headers=sent)
+
+
+def _request(method: str, params: dict | None = None, request_id: int | str = 1) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
+
+
+def _modern(method: str, params: dict | None = None, **headers) -> tuple[dict, dict]:
+    body = _request(method, {**(params or {}), "_meta": ENVELOPE})
+    sent = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method, **headers}
+    return body, sent
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("{not json", 400, protocol.PARSE_ERROR),
+        ('{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": NaN}}', 400, protocol.PARSE_ERROR),
+        ([_request("ping"), _request("ping", request_id=2)], 400, protocol.INVALID_REQUEST),  # a batch
+        ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, 400, protocol.INVALID_REQUEST),
+        ({"jsonrpc": "2.0", "id": 1}, 400, protocol.INVALID_REQUEST),
+        ({"jsonrpc": "2.0", "id": True, "method": "ping"}, 400, protocol.INVALID_REQUEST),
+        ({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]}, 400, protocol.INVALID_REQUEST),
+        ("[]", 400, protocol.INVALID_REQUEST),
+        ("42", 400, protocol.INVALID_REQUEST),
+    ],
+    ids=[
+        "not-json",
+        "nan",
+        "batch",
+        "jsonrpc-1",
+        "no-method",
+        "bool-id",
+        "list-params",
+        "empty-batch",
+        "number",
+    ],
+)
+def test_malformed_messages_are_json_rpc_errors(client, body, status, code):
+    response = _post(client, body)
+    assert response.status_code == status
+    answer = response.get_json()
+    assert answer["jsonrpc"] == "2.0" and answer["error"]["code"] == code and answer["id"] is None
+
+
+def test_an_unknown_method_is_method_not_found_in_both_generations(client):
+    legacy = _post(client, _request("prompts/list"), **{"MCP-Protocol-Version": "2025-11-25"})
+    assert legacy.status_code == 200 and legacy.get_json()["error"]["code"] == protocol.METHOD_NOT_FOUND
+    body, headers = _modern("prompts/list")
+    modern = _post(client, body, **headers)
+    assert modern.status_code == 404 and modern.get_json()["error"]["code"] == protocol.METHOD_NOT_FOUND
+    assert modern.get_json()["id"] == 1
+
+
+def test_a_notification_is_accepted_without_a_body(client):
+    response = _post(client, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert response.status_code == 202 and response.data == b""
+
+
+def test_initialize_answers_the_version_asked_for_or_the_newest(client):
+    def negotiated(asked: str) -> str:
+        params = {"protocolVersion": asked, "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}
+        return _post(client, _request("initialize", params)).get_json()["result"]["protocolVersion"]
+
+    assert negotiated("2025-06-18") == "2025-06-18"
+    assert negotiated("2025-11-25") == "2025-11-25"
+    assert negotiated("2024-11-05") == "2025-11-25"  # the client decides whether it can speak that
+
+
+def test_server_discover_names_what_aura_speaks(client):
+    body, headers = _modern("server/discover")
+    result = _post(client, body, **headers).get_json()["result"]
+    assert result["supportedVersions"] == [MODERN] and result["resultType"] == "complete"
+    assert set(result["capabilities"]) == {"tools", "resources"}
+    assert result["_meta"][protocol.META_SERVER_INFO]["name"] == "aura"
+
+
+@pytest.mark.parametrize(
+    ("headers", "fault"),
+    [
+        ({"MCP-Protocol-Version": "2025-11-25"}, "protocol-version"),
+        ({"Mcp-Method": "tools/list"}, "method"),
+        ({"Mcp-Name": "remember"}, "name"),
+    ],
+)
+def test_a_modern_request_whose_headers_disagree_with_its_body_is_refused(client, headers, fault):
+    body, sent = _modern("tools/call", {"name": "get_memory", "arguments": {}}, **{"Mcp-Name": "get_memory"})
+    response = _post(client, body, **{**sent, **headers})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == protocol.HEADER_MISMATCH
+
+
+def test_an_unsupported_version_is_refused_naming_the_supported_ones(client):
+    body, headers = _modern("tools/list")
+    body["params"]["_meta"][protocol.META_VERSION] = "2099-01-01"
+    response = _post(client, body, **{**headers, "MCP-Protocol-Version": "2099-01-01"})
+    error = response.get_json()["error"]
+    assert response.status_code == 400 and error["code"] == protocol.UNSUPPORTED_VERSION
+    assert error["data"] == {"supported": list(protocol.SUPPORTED_VERSIONS), "requested": "2099-01-01"}
+    legacy = _post(client, _request("tools/list"), **{"MCP-Protocol-Version": "1999-01-01"})
+    assert legacy.status_code == 400 and legacy.get_json()["error"]["code"] == protocol.UNSUPPORTED_VERSION
+
+
+def test_an_oversized_message_is_413(client):
+    fact = "x" * (300 * 1024)
+    response = _post(client, _request("tools/call", {"name": "remember", "arguments": {"fact": fact}}))
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == protocol.INVALID_REQUEST
+
+
+def test_without_a_token_the_401_points_at_the_resource_metadata(anonymous):
+    response = anonymous.post("/mcp", json=_request("initialize"))
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert 'resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"' in challenge
+    bad = anonymous.post("/mcp", json=_request("initialize"), headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]
+)
+def test_the_protected_resource_metadata_names_the_identity_provider(make_app, db, path):
+    app = make_app(AURA_JWT_ISSUER="https://id.example.com/")
+    document = app.test_client().get(path, base_url="https://aura.example.com").get_json()
+    assert document["resource"] == "https://aura.example.com/mcp"
+    assert document["authorization_servers"] == ["https://id.example.com/"]
+    assert document["bearer_methods_supported"] == ["header"]
+
+
+def test_a_service_token_must_name_the_user(client):
+    response = _post(client, _request("tools/list"), user=None)
+    assert response.status_code == 400 and "X-Aura-User" in response.get_json()["error"]["message"]
+    assert _post(client, _request("tools/list"), user="abc").status_code == 400  # type: ignore[arg-type]
+
+
+def test_a_foreign_origin_is_refused_and_a_configured_one_served(make_app, db):
+    client = make_app(AURA_CORS_ORIGINS="https://app.example").test_client()
+    foreign = _post(client, _request("tools/list"), Origin="https://evil.example")
+    assert foreign.status_code == 403 and foreign.get_json()["error"]["code"] == protocol.INVALID_REQUEST
+    assert _post(client, _request("tools/list"), Origin="https://app.example").status_code == 200
+    assert _post(client, _request("tools/list")).status_code == 200  # desktop clients send no Origin
+
+
+def test_a_client_that_accepts_only_a_stream_gets_one_event(client):
+    response = _post(client, _request("tools/list"), Accept="text/event-stream")
+    assert response.mimetype == "text/event-stream"
+    event = response.get_data(as_text=True)
+    assert event.startswith("event: message\ndata: ") and event.endswith("\n\n")
+    assert json.loads(event.split("data: ", 1)[1])["result"]["tools"]
+
+
+def test_get_and_delete_are_405_since_no_session_is_kept(client):
+    for method in (client.get, client.delete):
+        response = method("/mcp", headers={**AUTH, "X-Aura-User": "5"})
+        assert response.status_code == 405 and "POST" in response.headers["Allow"]
+        assert response.get_json()["jsonrpc"] == "2.0"
+
+
+def test_tool_calls_are_counted_by_tool_and_outcome(client):
+    def counted(outcome: str) -> float:
+        metrics = client.get("/metrics").get_data(as_text=True)
+        line = f'aura_mcp_tool_calls_total{{outcome="{outcome}",tool="remember"}}'
+        return next((float(row.split()[-1]) for row in metrics.splitlines() if row.startswith(line)), 0.0)
+
+    before_ok, before_refused = counted("ok"), counted("refused")
+    call = _request("tools/call", {"name": "remember", "arguments": {"fact": "Likes tea."}})
+    assert _post(client, call).get_json()["result"]["isError"] is False
+    secret = _request("tools/call", {"name": "remember", "arguments": {"fact": "password: hunter2hunter2"}})
+    assert _post(client, secret).get_json()["result"]["isError"] is True
+    assert counted("ok") == before_ok + 1 and counted("refused") == before_refused + 1
+
+
+def test_writes_count_against_the_users_write_limit(make_app, db):
+    client = make_app(AURA_RATE_LIMIT_WRITE="2/minute").test_client()
+    results = [
+        _post(
+            client, _request("tools/call", {"name": "remember", "arguments": {"fact": f"Fact {n}."}}), user=77
+        ).get_json()["result"]
+        for n in range(3)
+    ]
+    assert [r["isError"] for r in results] == [False, False, True]
+    assert "Rate limit" in results[2]["content"][0]["text"]
