@@ -16,7 +16,9 @@ def test_a_connection_is_served_by_whichever_worker_takes_each_message(app, db, 
     async def body(url: str):
         async with mcp_client(url, user=user, mode=mode) as client:
             statuses = [
-                (await client.call_tool("remember", {"fact": f"Fact number {n}."})).structured_content["status"]
+                (await client.call_tool("remember", {"fact": f"Fact number {n}."})).structured_content[
+                    "status"
+                ]
                 for n in range(12)
             ]
             read = await client.call_tool("get_memory", {})
