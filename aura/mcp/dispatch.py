@@ -43,7 +43,7 @@ def _discover(_: Message) -> dict[str, Any]:
 
 def _call_tool(message: Message, caller: calls.Caller) -> dict[str, Any]:
     name = message.params.get("name")
-    if name not in tools.TOOLS:
+    if not isinstance(name, str) or name not in tools.TOOLS:
         raise ProtocolError(
             protocol.INVALID_PARAMS,
             f"No tool named {name!r}; tools/list names them: {', '.join(tools.TOOLS)}.",

@@ -50,7 +50,7 @@ def _holds(content: str, fact: str) -> bool:
 def clean_fact(fact: str) -> str:
     """One line of storable text without credentials, or Refused saying why not."""
     fact = " ".join(storable(fact).split())
-    if not fact:
+    if not any(character.isalnum() for character in fact):
         raise Refused("Give the fact as a short sentence, e.g. 'Allergic to peanuts.'")
     if len(fact) > MAX_FACT_CHARS:
         raise Refused(

@@ -17,6 +17,7 @@ from aura.schemas import MAX_VERSION, validate_memory_content
 from aura.web.rate_limits import count_for_user
 
 HISTORY_PAGE_SIZE = 10
+MAX_PAGE = 100_000  # past every revision AURA keeps (AURA_MAX_REVISIONS); beyond, not a database integer
 MEMORY_URI = "aura://memory"
 
 
@@ -174,7 +175,7 @@ TOOLS = {
             "List earlier versions of the memory",
             f"Every text the memory has held, newest first, {HISTORY_PAGE_SIZE} per page, with who "
             "wrote each (frontend, staff, restore, consolidation, mcp).",
-            _object({"page": {"type": "integer", "minimum": 1, "default": 1}}),
+            _object({"page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}}),
             _object(
                 {
                     "revisions": {"type": "array", "items": _REVISION},

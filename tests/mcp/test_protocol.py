@@ -207,3 +207,28 @@ def test_writes_count_against_the_users_write_limit(make_app, db):
     ]
     assert [r["isError"] for r in results] == [False, False, True]
     assert "Rate limit" in results[2]["content"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("params", "fault"),
+    [
+        ({"name": ["remember"]}, "error"),  # a name that is not a string
+        ({"name": "update_memory", "arguments": {"content": "a\ud800b", "expected_version": 0}}, "tool"),
+        ({"name": "remember", "arguments": {"fact": "\ud800\u200b \u00ad"}}, "tool"),  # nothing to remember
+        ({"name": "memory_history", "arguments": {"page": 10**20}}, "tool"),  # past any database integer
+        ({"name": "update_memory", "arguments": {"content": "x", "expected_version": 10**20}}, "tool"),
+        ({"name": "remember", "arguments": ["Likes tea."]}, "tool"),
+        ({"name": "remember", "arguments": {"fact": "Likes tea.", "fact2": "x"}}, "tool"),
+        ({"name": "remember", "arguments": {"fact": True}}, "tool"),
+    ],
+    ids=["list-name", "surrogate", "no-letters", "huge-page", "huge-version", "list-args", "extra", "bool"],
+)
+def test_odd_arguments_are_answered_never_a_500_and_never_stored(client, params, fault):
+    response = _post(client, _request("tools/call", params), user=31)
+    assert response.status_code == 200
+    answer = response.get_json()
+    if fault == "error":
+        assert answer["error"]["code"] == protocol.INVALID_PARAMS
+    else:
+        assert answer["result"]["isError"] is True and answer["result"]["content"][0]["text"]
+    assert client.get("/api/v1/memory/31").get_json()["memory"] is None
