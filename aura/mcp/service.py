@@ -21,7 +21,7 @@ from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, Ver
 from aura.schemas import storable
 
 MAX_FACT_CHARS = 1000
-REMEMBER_ATTEMPTS = 3  # a conditional write lost to a racing writer is read and tried again
+REMEMBER_ATTEMPTS = 5  # lost only to a write that succeeded: five writers at once all get in
 
 
 class Refused(Exception):

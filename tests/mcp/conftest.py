@@ -1,5 +1,6 @@
-"""A live AURA on loopback and the official MCP Python SDK pointed at it, as an agent would be:
-the server's URL, a bearer token and (for a service token) the X-Aura-User header."""
+"""AURA as production serves it (gunicorn, two workers) and the official MCP Python SDK pointed at
+it, as an agent would be: the server's URL, a bearer token and (for a service token) the
+X-Aura-User header. One server per test module; the ``db`` fixture empties the tables per test."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from aura.auth.tokens import mint_user_token
-from tests.conftest import SERVICE_TOKEN, LiveServer
+from tests.conftest import SERVICE_TOKEN
+from tests.gunicorn_server import Gunicorn, gunicorn
 
 MODES = ("legacy", "auto")  # the initialize handshake (2025-11-25), and server/discover (2026-07-28)
 
@@ -37,29 +39,39 @@ def run(coroutine_function: Callable, *args):
     return asyncio.run(coroutine_function(*args))
 
 
-@pytest.fixture()
-def mcp_app(make_app, db) -> Flask:
-    return make_app(AURA_CORS_ORIGINS="https://app.example")
+class Served(str):
+    """The base URL of the module's gunicorn (``.url`` too, like tests.conftest.LiveServer)."""
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+
+@pytest.fixture(scope="module")
+def served(app: Flask, database_url: str) -> Iterator[Gunicorn]:
+    settings = {"WEB_CONCURRENCY": "2", "AURA_JWT_SECRET": app.config["AURA_JWT_SECRET"]}
+    with gunicorn(database_url, **settings) as url:
+        yield url
 
 
 @pytest.fixture()
-def aura(mcp_app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(mcp_app).start()
-    yield server
-    server.stop()
+def aura(served: Gunicorn, db) -> Served:
+    return Served(served)
 
 
 @pytest.fixture()
-def user_token(mcp_app: Flask) -> Callable[[int], str]:
+def user_token(app: Flask) -> Callable[[int], str]:
+    """A user token the served AURA accepts (it shares the tests' AURA_JWT_SECRET)."""
+
     def mint(user_id: int) -> str:
-        with mcp_app.app_context():
+        with app.app_context():
             return mint_user_token(user_id)
 
     return mint
 
 
 @pytest.fixture()
-def rest(aura: LiveServer) -> Iterator[httpx.Client]:
+def rest(aura: Served) -> Iterator[httpx.Client]:
     """AURA's REST API as the frontend's backend calls it (to set up and check what MCP did)."""
     with httpx.Client(base_url=aura.url, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}) as client:
         yield client

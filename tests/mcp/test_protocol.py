@@ -6,7 +6,9 @@ Every fault is a JSON-RPC error with the status its protocol version asks for, n
 from __future__ import annotations
 
 import json
+import time
 
+import jwt
 import pytest
 
 from aura.mcp import protocol
@@ -232,3 +234,22 @@ def test_odd_arguments_are_answered_never_a_500_and_never_stored(client, params,
     else:
         assert answer["result"]["isError"] is True and answer["result"]["content"][0]["text"]
     assert client.get("/api/v1/memory/31").get_json()["memory"] is None
+
+
+def test_with_an_audience_set_a_token_issued_for_another_resource_is_refused(make_app, db):
+    app = make_app(AURA_JWT_AUDIENCE="https://aura.example.com/mcp")
+    client = app.test_client()
+
+    def token(audience: str) -> str:
+        now = int(time.time())
+        claims = {"sub": "41", "iat": now, "exp": now + 600, "aud": audience}
+        return jwt.encode(claims, app.config["AURA_JWT_SECRET"], algorithm="HS256")
+
+    message = json.dumps(_request("tools/list"))
+    for audience, status in (("https://other.example.com/api", 401), ("https://aura.example.com/mcp", 200)):
+        response = client.post(
+            "/mcp",
+            data=message,
+            headers={"Authorization": f"Bearer {token(audience)}", "Content-Type": "application/json"},
+        )
+        assert response.status_code == status, response.get_data(as_text=True)

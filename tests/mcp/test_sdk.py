@@ -1,11 +1,16 @@
-"""The official MCP Python SDK against a live AURA: both generations of the protocol, every tool,
-the resource, and the house rules (confinement, versions, the memory switch, review mode)."""
+"""The official MCP Python SDK against AURA on gunicorn with two workers: both generations of the
+protocol, every tool, the resource, and the house rules (confinement, versions, the memory
+switch, review mode, OAuth discovery, Origin)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from tests.conftest import SERVICE_TOKEN
 from tests.mcp.conftest import MODES, mcp_client, run
 
 
@@ -195,3 +200,69 @@ def test_a_user_token_acts_for_its_own_user_only(aura, rest, user_token):
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's connect fails, whatever it wraps
         run(other)
     assert "403" in repr(refused.value) or "own user" in repr(refused.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_connection_is_served_by_whichever_worker_takes_each_message(aura, mode):
+    user = 900 if mode == "legacy" else 901
+
+    async def body():
+        async with mcp_client(aura.url, user=user, mode=mode) as client:
+            statuses = [
+                (await client.call_tool("remember", {"fact": f"Fact number {n}."})).structured_content[
+                    "status"
+                ]
+                for n in range(12)
+            ]
+            read = await client.call_tool("get_memory", {})
+            history = await client.call_tool("memory_history", {"page": 2})
+            return statuses, read.structured_content["memory"], history.structured_content
+
+    statuses, memory, history = run(body)
+    assert statuses == ["added"] * 12
+    assert memory["version"] == 12 and memory["content"].splitlines()[-1] == "Fact number 11."
+    assert history["total"] == 12 and history["pages"] == 2 and len(history["revisions"]) == 2
+
+
+def test_a_service_token_without_the_user_header_cannot_connect(aura):
+    async def body():
+        async with mcp_client(aura.url) as client:
+            return await client.list_tools()
+
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's connect fails, whatever it wraps
+        run(body)
+    assert "400" in repr(refused.value) or "X-Aura-User" in repr(refused.value)
+
+
+def test_discovery_the_401_and_a_foreign_origin_over_the_wire(aura):
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    unauthenticated = httpx.post(f"{aura.url}/mcp", json=message)
+    assert unauthenticated.status_code == 401
+    metadata_url = f"{aura.url}/.well-known/oauth-protected-resource/mcp"
+    assert f'resource_metadata="{metadata_url}"' in unauthenticated.headers["WWW-Authenticate"]
+    document = httpx.get(metadata_url).json()
+    assert document["resource"] == f"{aura.url}/mcp" and document["bearer_methods_supported"] == ["header"]
+    headers = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Aura-User": "5"}
+    foreign = httpx.post(
+        f"{aura.url}/mcp", json=message, headers={**headers, "Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == -32600
+    own = httpx.post(f"{aura.url}/mcp", json=message, headers={**headers, "Origin": aura.url})
+    assert own.status_code == 200 and own.json()["result"]["tools"]
+
+
+def test_facts_remembered_at_the_same_moment_are_all_kept(aura, rest):
+    """remember is a conditional write retried on a race: five agents at once, five lines, no loss."""
+    facts = [f"Concurrent fact {n}." for n in range(5)]
+    headers = {"Authorization": f"Bearer {SERVICE_TOKEN}", "X-Aura-User": "950"}
+
+    def remember(fact: str) -> dict:
+        call = {"name": "remember", "arguments": {"fact": fact}}
+        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
+        return httpx.post(f"{aura.url}/mcp", json=message, headers=headers, timeout=30).json()["result"]
+
+    with ThreadPoolExecutor(len(facts)) as pool:
+        results = list(pool.map(remember, facts))
+    assert [r["structuredContent"]["status"] for r in results] == ["added"] * 5, results
+    memory = rest.get("/api/v1/memory/950").json()["memory"]
+    assert sorted(memory["content"].splitlines()) == facts and memory["version"] == 5
