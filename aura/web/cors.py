@@ -14,6 +14,9 @@ from flask_cors import CORS
 
 API_RESOURCES = r"/api/*"
 OPENAI_RESOURCES = r"/v1/*"  # the OpenAI-compatible endpoint (aura.openai_compat)
+MCP_RESOURCES = r"/mcp"  # the MCP server (aura.mcp), for browser-based MCP clients
+DISCOVERY_RESOURCES = r"/.well-known/oauth-protected-resource*"
+MCP_REQUEST_HEADERS = ["Mcp-Protocol-Version", "Mcp-Method", "Mcp-Name", "Mcp-Session-Id", "X-Aura-User"]
 API_METHODS = ["GET", "POST", "PUT", "DELETE"]
 REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "X-Request-ID"]
 # What frontend code may read from responses (beyond the CORS-safelisted ones).
@@ -46,6 +49,13 @@ def init_cors(app: Flask) -> None:
         resources={
             API_RESOURCES: {"origins": origins},
             OPENAI_RESOURCES: {"origins": origins, "allow_headers": "*"},
+            MCP_RESOURCES: {
+                "origins": origins,
+                "allow_headers": REQUEST_HEADERS + MCP_REQUEST_HEADERS,
+                # A client reads the 401's challenge to find the resource metadata.
+                "expose_headers": [*EXPOSED_HEADERS, "WWW-Authenticate"],
+            },
+            DISCOVERY_RESOURCES: {"origins": origins},
         },
         methods=API_METHODS,
         allow_headers=REQUEST_HEADERS,

@@ -253,3 +253,26 @@ def test_with_an_audience_set_a_token_issued_for_another_resource_is_refused(mak
             headers={"Authorization": f"Bearer {token(audience)}", "Content-Type": "application/json"},
         )
         assert response.status_code == status, response.get_data(as_text=True)
+
+
+def test_a_browser_client_on_a_configured_origin_may_call_mcp_and_read_the_challenge(make_app, db):
+    client = make_app(AURA_CORS_ORIGINS="https://app.example").test_client()
+    preflight = client.options(
+        "/mcp",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,mcp-protocol-version,x-aura-user",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    allowed = set(preflight.headers["Access-Control-Allow-Headers"].lower().split(", "))
+    assert {"mcp-protocol-version", "x-aura-user", "authorization"} <= allowed
+    denied = client.post("/mcp", json=_request("tools/list"), headers={"Origin": "https://app.example"})
+    assert denied.status_code == 401
+    assert "WWW-Authenticate" in denied.headers["Access-Control-Expose-Headers"]
+    evil = client.options(
+        "/mcp", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert "Access-Control-Allow-Origin" not in evil.headers
