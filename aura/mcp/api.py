@@ -178,6 +178,7 @@ def _user_id(principal: Principal) -> int:
                 (404, "No such method"),
                 (413, "Message too large"),
                 (429, "Too many failed authentications from this address"),
+                (503, "The database is unavailable; retry shortly"),
             )
         },
     },

@@ -1723,6 +1723,15 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
+                /** @description The database is unavailable; retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
