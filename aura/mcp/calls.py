@@ -13,8 +13,10 @@ from prometheus_client import Counter
 from aura.auth.tokens import Principal
 from aura.mcp import service
 from aura.memory.types import Actor, MemoryDisabled, VersionConflict
+from aura.schemas import storable
 
 TOOL_CALLS = Counter("aura_mcp_tool_calls_total", "MCP tool calls", ["tool", "outcome"])
+MAX_CLIENT_NAME = 100
 
 
 class ToolFailure(Exception):
@@ -27,20 +29,25 @@ class ToolFailure(Exception):
 
 @dataclass(frozen=True)
 class Caller:
+    """Who calls a tool, for whom: the user whose memory it is, the token, the client's own name."""
+
     user_id: int
     principal: Principal
-    client: str  # the MCP client's name, when it said it
+    client: str  # the MCP client's name, when it said it (clientInfo): any text the client chose
 
     @property
     def actor(self) -> Actor:
         return Actor(label=f"{self.principal.name} via MCP"[:120])
 
     def details(self, tool: str) -> dict:
-        return {"tool": tool, "client": self.client or None}
+        """Provenance kept with the revision: storable text only (PostgreSQL's JSON holds no NUL)."""
+        return {"tool": tool, "client": storable(self.client)[:MAX_CLIENT_NAME] or None}
 
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool as tools/list shows it, and the handler that carries it out."""
+
     name: str
     title: str
     description: str

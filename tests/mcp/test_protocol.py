@@ -276,3 +276,13 @@ def test_a_browser_client_on_a_configured_origin_may_call_mcp_and_read_the_chall
         "/mcp", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
     )
     assert "Access-Control-Allow-Origin" not in evil.headers
+
+
+def test_a_client_name_of_any_text_is_kept_storable_and_short(client):
+    envelope = {**ENVELOPE, protocol.META_CLIENT_INFO: {"name": "agent\x00" + "x" * 500, "version": "1"}}
+    params = {"name": "remember", "arguments": {"fact": "Likes tea."}, "_meta": envelope}
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": "remember"}
+    response = _post(client, _request("tools/call", params), user=32, **headers)
+    assert response.status_code == 200 and response.get_json()["result"]["isError"] is False
+    details = client.get("/api/v1/memory/32/revisions").get_json()["revisions"][0]["details"]
+    assert details["client"] == "agent" + "x" * 95
