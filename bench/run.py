@@ -14,7 +14,8 @@ loopback, USERS users with ~2 KB memories):
 Scenarios: GET one memory, POST (save ~2 KB), a 90/10 GET/POST mix, and a whole chat reply
 from a loopback model that answers in 50 ms (AURA and the floor; the model alone is measured
 too, so each one's overhead is the difference), through AURA's own chat route and (openai)
-through its OpenAI-compatible /v1/chat/completions. Every scenario runs --repeat times; the median
+through its OpenAI-compatible /v1/chat/completions, and (mcp) the GET's read as an MCP tool call
+(get_memory over POST /mcp). Every scenario runs --repeat times; the median
 run by throughput is reported. Machines are shared, so compare ratios from one run, not absolutes.
 
     scripts/bench                      # installs requirements-bench.txt and wrk, then runs this
@@ -73,6 +74,7 @@ SCRIPTS = {
     "mix": "mix.lua",
     "chat": "chat.lua",
     "openai": "openai_chat.lua",
+    "mcp": "mcp_get_memory.lua",
 }
 CHAT_SCENARIOS = ("chat", "openai")
 LABELS = {
@@ -202,7 +204,7 @@ def run_aura(
     settle_database(url)
     server = start_aura(env, port, "/api/v1/memory/1")
     try:
-        bench.measure(system, port, ["get", "post", "mix", "chat", "openai"], AURA_BENCH_TOKEN=TOKEN)
+        bench.measure(system, port, ["get", "post", "mix", "chat", "openai", "mcp"], AURA_BENCH_TOKEN=TOKEN)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -297,6 +299,9 @@ def ratios(results: dict) -> dict:
         "openai_overhead_p50_ms": overhead("aura", "openai"),
         "aura_openai_overhead_vs_floor": ratio(overhead("aura", "openai"), overhead("floor")),
         "aura_openai_overhead_vs_chat": ratio(overhead("aura", "openai"), overhead("aura")),
+        # The same read as an MCP tool call, against the REST GET (the protocol's own cost).
+        "aura_mcp_get_vs_get": ratio(get("aura", "mcp", "rps"), get("aura", "get", "rps")),
+        "aura_mcp_get_p99_vs_get": ratio(get("aura", "mcp", "p99_ms"), get("aura", "get", "p99_ms")),
     }
 
 

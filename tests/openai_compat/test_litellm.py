@@ -81,7 +81,8 @@ def litellm(aura, tmp_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"LiteLLM did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=30) as client:
+            yield client
     finally:
         stop_process(process, grace=5)
 
