@@ -35,7 +35,7 @@ def _request(method: str, params: dict | None = None, request_id: int | str = 1)
 
 
 def _modern(method: str, params: dict | None = None, **headers) -> tuple[dict, dict]:
-    body = _request(method, {**(params or {}), "_meta": ENVELOPE})
+    body = _request(method, {**(params or {}), "_meta": dict(ENVELOPE)})  # a copy: tests change it
     sent = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method, **headers}
     return body, sent
 
