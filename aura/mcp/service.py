@@ -75,6 +75,24 @@ def _grown(base: str, fact: str) -> str:
     return content
 
 
+def _propose(
+    user_id: int, fact: str, current: str, version: int, actor: Actor, details: dict, memory: Memory | None
+) -> Remembered:
+    """Review mode: the fact joins the pending proposal of this version (one review for all), keeping
+    why that one was held (a consolidation's "dropped_facts" stays flagged), or starts one."""
+    pending = get_proposal(user_id)
+    db.session.rollback()
+    if pending is not None and pending.based_on_version == version:
+        base, reason, source = pending.content, pending.reason, RevisionSource(pending.source)
+        details = {**(pending.details or {}), "remembered_over_mcp": True}
+    else:  # none, or one merged from an older version (it could not be accepted anyway)
+        base, reason, source = current, "review", RevisionSource.MCP
+    if _holds(base, fact):
+        return Remembered(memory, proposal=pending)
+    proposal = propose(user_id, _grown(base, fact), version, reason, details, actor, source=source)
+    return Remembered(memory, proposal=proposal)
+
+
 def remember(user_id: int, fact: str, actor: Actor, details: dict) -> Remembered:
     """Add ``fact`` as a new line (not twice): a conditional write, tried again when another writer
     got there first. In review mode the line goes to the pending proposal instead."""
@@ -89,16 +107,7 @@ def remember(user_id: int, fact: str, actor: Actor, details: dict) -> Remembered
         if _holds(current, fact):
             return Remembered(memory)
         if effective_mode(settings) == "review":
-            pending = get_proposal(user_id)
-            db.session.rollback()
-            # A proposal of the same version grows (one review for both); an older one is replaced.
-            base = pending.content if pending and pending.based_on_version == version else current
-            if _holds(base, fact):
-                return Remembered(memory, proposal=pending)
-            proposal = propose(
-                user_id, _grown(base, fact), version, "review", details, actor, source=RevisionSource.MCP
-            )
-            return Remembered(memory, proposal=proposal)
+            return _propose(user_id, fact, current, version, actor, details, memory)
         try:
             saved = service.save_memory(
                 user_id,

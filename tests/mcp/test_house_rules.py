@@ -8,7 +8,9 @@ import logging
 
 from sqlalchemy import select
 
+from aura.consolidation.proposals import propose
 from aura.extensions import db as _db
+from aura.memory.types import Actor
 from aura.models import WebhookDelivery
 from tests.conftest import service_client
 from tests.mcp.test_protocol import _post, _request
@@ -60,3 +62,19 @@ def test_the_frontend_sees_what_an_agent_remembered(app, client):
     assert _remember(client, 24, "Prefers short answers.")["isError"] is False
     body = service_client(app).get("/api/v1/memory/24").get_json()
     assert body["memory"]["content"] == "Prefers short answers." and body["memory"]["version"] == 1
+
+
+def test_a_fact_joining_a_held_consolidation_keeps_it_flagged(app, client):
+    """Review mode: a consolidation held for dropping a fact stays held for that reason when an
+    agent's fact joins it, so nobody accepts the loss thinking it is an ordinary review."""
+    client.post("/api/v1/memory", json={"user_id": 25, "content": "Lives in Porto.\nPlays the cello."})
+    client.put("/api/v1/memory/25/settings", json={"enabled": True, "consolidation": "review"})
+    with app.app_context():
+        propose(
+            25, "Lives in Porto.", 1, "dropped_facts", {"dropped_facts": ["Plays the cello."]}, Actor("t")
+        )
+    assert _remember(client, 25, "Has a cat called Miso.")["structuredContent"]["status"] == "held_for_review"
+    proposal = client.get("/api/v1/memory/25/proposal").get_json()["proposal"]
+    assert proposal["content"] == "Lives in Porto.\nHas a cat called Miso."
+    assert proposal["reason"] == "dropped_facts" and proposal["source"] == "consolidation"
+    assert proposal["details"]["dropped_facts"] == ["Plays the cello."]
