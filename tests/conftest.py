@@ -217,7 +217,15 @@ def shared_limits_redis():
 _SLOW_MODULES = {"test_bursts", "test_nginx", "test_pgbouncer", "test_scale_out", "test_serving", "test_wsgi",
                  "test_slow_bodies", "test_real_model", "test_background", "test_browser"}  # fmt: skip
 _SLOW_NAMES = {"gunicorn", "worker"}
-_SLOW_FIXTURES = {"model_url", "streaming_model", "nginx_in_front", "two_instances", "browser_page"}
+_SLOW_FIXTURES = {
+    "model_url",
+    "streaming_model",
+    "nginx_in_front",
+    "two_instances",
+    "browser_page",
+    "served",
+    "litellm",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
