@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from werkzeug.serving import make_server
 
 from aura import MIGRATIONS_DIR, create_app
+from aura.auth.tokens import mint_user_token
 from aura.extensions import db as _db
 from tests.databases import fresh_database
 from tests.fake_llm import FakeLLM
@@ -76,6 +77,16 @@ def service_client(app: Flask):
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = AUTH["Authorization"]
     return client
+
+
+def token_minter(app: Flask) -> Callable[[int], str]:
+    """Mints user tokens ``app`` accepts (HS256 with its AURA_JWT_SECRET), for tests acting as a user."""
+
+    def mint(user_id: int) -> str:
+        with app.app_context():
+            return mint_user_token(user_id)
+
+    return mint
 
 
 @pytest.fixture()

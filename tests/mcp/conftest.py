@@ -15,8 +15,7 @@ from flask import Flask
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from aura.auth.tokens import mint_user_token
-from tests.conftest import SERVICE_TOKEN
+from tests.conftest import SERVICE_TOKEN, token_minter
 from tests.gunicorn_server import Gunicorn, gunicorn
 
 MODES = ("legacy", "auto")  # the initialize handshake (2025-11-25), and server/discover (2026-07-28)
@@ -61,13 +60,8 @@ def aura(served: Gunicorn, db) -> Served:
 
 @pytest.fixture()
 def user_token(app: Flask) -> Callable[[int], str]:
-    """A user token the served AURA accepts (it shares the tests' AURA_JWT_SECRET)."""
-
-    def mint(user_id: int) -> str:
-        with app.app_context():
-            return mint_user_token(user_id)
-
-    return mint
+    """User tokens the served AURA accepts (it shares the tests' AURA_JWT_SECRET)."""
+    return token_minter(app)
 
 
 @pytest.fixture()

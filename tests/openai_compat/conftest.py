@@ -9,9 +9,8 @@ import openai
 import pytest
 from flask import Flask
 
-from aura.auth.tokens import mint_user_token
 from aura.memory import service
-from tests.conftest import SERVICE_TOKEN, LiveServer, model_settings
+from tests.conftest import SERVICE_TOKEN, LiveServer, model_settings, token_minter
 
 
 @pytest.fixture()
@@ -46,11 +45,7 @@ def sdk(aura: LiveServer) -> Callable[..., openai.OpenAI]:
 
 @pytest.fixture()
 def user_token(openai_app: Flask) -> Callable[[int], str]:
-    def mint(user_id: int) -> str:
-        with openai_app.app_context():
-            return mint_user_token(user_id)
-
-    return mint
+    return token_minter(openai_app)
 
 
 @pytest.fixture()
