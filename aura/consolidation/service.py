@@ -27,11 +27,9 @@ from aura.consolidation.merge import (
 from aura.consolidation.metrics import CONSOLIDATION_SECONDS, CONSOLIDATION_TOKENS, CONSOLIDATIONS
 from aura.consolidation.proposals import Proposal, asks_to_forget, propose, shrinks
 from aura.consolidation.transcript import Transcript, build_transcript
-from aura.database import read_snapshot
-from aura.extensions import db
 from aura.llm.errors import LLMError
-from aura.memory.service import GET_MEMORY, memory_from_row, save_memory
-from aura.memory.settings import GET_SETTINGS, MemorySettings, effective_mode, settings_from_row
+from aura.memory.service import save_memory
+from aura.memory.settings import MemorySettings, effective_mode, settings_and_memory
 from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, VersionConflict
 from aura.models import utcnow
 from aura.web.deadline import outside_request_deadline
@@ -62,15 +60,6 @@ class Consolidation:
     proposal: Proposal | None = None  # stored instead of changing the memory...
     held_for_review: str | None = None  # ...because of "review" mode, "shrink" or "dropped_facts"
     declined: str | None = None  # the model answered and AURA kept the memory (aura.consolidation.merge)
-
-
-def _read(user_id: int) -> tuple[MemorySettings, Memory | None]:
-    """(settings, current memory) from one snapshot, on a connection given back at once."""
-    params = {"user_id": user_id}
-    with read_snapshot(db.engine) as conn:
-        settings = conn.execute(GET_SETTINGS, params).one_or_none()
-        row = conn.execute(GET_MEMORY, params).one_or_none()
-    return settings_from_row(settings), memory_from_row(user_id, row)
 
 
 def _held_for(
@@ -174,7 +163,7 @@ def _consolidate(
     transcript = build_transcript(request.messages, _config("MAX_INPUT_CHARS"), _config("MAX_TURN_CHARS"))
     pinned = request.expected_version is not None
     for attempt in (1, 2):
-        settings, memory = _read(user_id)
+        settings, memory = settings_and_memory(user_id)
         if not settings.enabled:
             raise MemoryDisabled(user_id)
         version = memory.version if memory else 0

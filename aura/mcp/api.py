@@ -21,7 +21,7 @@ from aura.mcp import protocol
 from aura.mcp.calls import Caller
 from aura.mcp.dispatch import answer, server_info
 from aura.mcp.protocol import ProtocolError
-from aura.schemas import MAX_USER_ID, USER_ID_STRING
+from aura.schemas import USER_ID_STRING
 from aura.web.errors import register_error_format
 from aura.web.rate_limits import count_auth_failure, refuse_if_too_many_auth_failures
 
@@ -79,8 +79,13 @@ def _rpc_response(payload: dict[str, Any] | None, status: int, headers: dict | N
     return Response(json.dumps(payload), status=status, headers=headers, mimetype="application/json")
 
 
+def _own_origin() -> str:
+    """AURA's own scheme://host[:port] as this request reached it (behind trusted proxies, theirs)."""
+    return request.host_url.rstrip("/")
+
+
 def _metadata_url() -> str:
-    return request.host_url.rstrip("/") + METADATA_PATH + "/mcp"
+    return _own_origin() + METADATA_PATH + "/mcp"
 
 
 def _check_origin() -> None:
@@ -89,8 +94,7 @@ def _check_origin() -> None:
     if origin is None:
         return  # desktop clients and servers send none
     allowed = current_app.config["AURA_CORS_ORIGIN_LIST"]
-    own = request.host_url.rstrip("/")
-    if origin.rstrip("/") != own and origin.rstrip("/") not in allowed and "*" not in allowed:
+    if origin.rstrip("/") != _own_origin() and origin.rstrip("/") not in allowed and "*" not in allowed:
         raise ProtocolError(
             protocol.INVALID_REQUEST, f"Origin {origin} may not use this MCP server.", http_status=403
         )
@@ -125,7 +129,7 @@ def _principal() -> Principal:
 def _user_id(principal: Principal) -> int:
     """The user whose memory this session touches: a user token's own; a service token's X-Aura-User."""
     named = request.headers.get(USER_HEADER, "").strip()
-    if named and not (USER_ID_STRING.fullmatch(named) and int(named) <= MAX_USER_ID):
+    if named and not USER_ID_STRING.fullmatch(named):  # at most 18 digits: within MAX_USER_ID
         raise ProtocolError(
             protocol.INVALID_REQUEST, f"{USER_HEADER} must be a numeric user id.", http_status=400
         )
@@ -220,11 +224,11 @@ def protected_resource():
     """Where an MCP client learns which identity provider issues tokens for AURA."""
     issuer = current_app.config["AURA_JWT_ISSUER"]
     document = {
-        "resource": request.host_url.rstrip("/") + "/mcp",
+        "resource": _own_origin() + "/mcp",
         "authorization_servers": [issuer] if issuer else [],
         "bearer_methods_supported": ["header"],
         "resource_name": "AURA memory",
-        "resource_documentation": request.host_url.rstrip("/") + "/api/docs",
+        "resource_documentation": _own_origin() + "/api/docs",
     }
     return Response(
         json.dumps(document), mimetype="application/json", headers={"Cache-Control": "max-age=3600"}

@@ -16,7 +16,7 @@ from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.proposals import Proposal, get_proposal, propose
 from aura.extensions import db
 from aura.memory import service
-from aura.memory.settings import effective_mode, get_settings
+from aura.memory.settings import effective_mode, settings_and_memory
 from aura.memory.types import Actor, Memory, MemoryDisabled, RevisionSource, VersionConflict
 from aura.schemas import storable
 
@@ -98,9 +98,7 @@ def remember(user_id: int, fact: str, actor: Actor, details: dict) -> Remembered
     got there first. In review mode the line goes to the pending proposal instead."""
     fact = clean_fact(fact)
     for _ in range(REMEMBER_ATTEMPTS):
-        settings = get_settings(user_id)
-        memory = service.get_memory(user_id)
-        db.session.rollback()  # no connection held between the read and the write
+        settings, memory = settings_and_memory(user_id)  # no connection held until the write
         if not settings.enabled:
             raise MemoryDisabled(user_id)
         current, version = (memory.content, memory.version) if memory else ("", 0)

@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from aura import events
-from aura.database import transaction
+from aura.database import read_snapshot, transaction
 from aura.extensions import db
-from aura.memory.service import audit
+from aura.memory.service import GET_MEMORY, audit, memory_from_row
 from aura.memory.statements import set_memory_settings
-from aura.memory.types import Actor
+from aura.memory.types import Actor, Memory
 from aura.models import User, utcnow
 
 GET_ENABLED = select(User.memory_enabled).where(User.id == bindparam("user_id"))
@@ -37,6 +37,16 @@ def settings_from_row(row) -> MemorySettings:
 
 def get_settings(user_id: int) -> MemorySettings:
     return settings_from_row(db.session.execute(GET_SETTINGS, {"user_id": user_id}).one_or_none())
+
+
+def settings_and_memory(user_id: int) -> tuple[MemorySettings, Memory | None]:
+    """(settings, current memory) from one snapshot, on a connection given back at once: what a
+    writer that asks a model (consolidation) or a client (MCP) first reads, holding nothing after."""
+    params = {"user_id": user_id}
+    with read_snapshot(db.engine) as conn:
+        settings = conn.execute(GET_SETTINGS, params).one_or_none()
+        row = conn.execute(GET_MEMORY, params).one_or_none()
+    return settings_from_row(settings), memory_from_row(user_id, row)
 
 
 def effective_mode(settings: MemorySettings) -> str:
