@@ -228,7 +228,7 @@ def protected_resource():
         "authorization_servers": [issuer] if issuer else [],
         "bearer_methods_supported": ["header"],
         "resource_name": "AURA memory",
-        "resource_documentation": _own_origin() + "/api/docs",
+        "resource_documentation": _own_origin() + "/api/v1/docs",
     }
     return Response(
         json.dumps(document), mimetype="application/json", headers={"Cache-Control": "max-age=3600"}

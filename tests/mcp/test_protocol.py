@@ -154,6 +154,9 @@ def test_the_protected_resource_metadata_names_the_identity_provider(make_app, d
     assert document["resource"] == "https://aura.example.com/mcp"
     assert document["authorization_servers"] == ["https://id.example.com/"]
     assert document["bearer_methods_supported"] == ["header"]
+    documentation = document["resource_documentation"]
+    assert documentation == "https://aura.example.com/api/v1/docs"
+    assert app.test_client().get(documentation.removeprefix("https://aura.example.com")).status_code == 200
 
 
 def test_a_service_token_must_name_the_user(client):
