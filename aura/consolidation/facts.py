@@ -107,6 +107,7 @@ class Vocabulary:
     def __init__(self, texts: Iterable[str]) -> None:
         self.exact: set[str] = set()
         self.stems: set[str] = set()
+        self._seen: dict[str, bool] = {}  # has_word's answers: every fact asks about the same words
         for text in texts:
             for match in _WORD.finditer(_normal(text)):
                 self.exact.add(match.group())
@@ -119,7 +120,9 @@ class Vocabulary:
         return self.has_word(name)
 
     def has_word(self, stem: str) -> bool:
-        return stem in self.stems or any(same_word(stem, other) for other in self.stems)
+        if stem not in self._seen:
+            self._seen[stem] = stem in self.stems or any(same_word(stem, other) for other in self.stems)
+        return self._seen[stem]
 
     def has_key(self, key: str) -> bool:
         return self.has_name(key) or self.has_word(key)
@@ -166,16 +169,20 @@ def forget_requested(fact: Fact, user_turns: Sequence[str], forget_phrases: Sequ
     )
 
 
-def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, user_turns: Sequence[str]) -> bool:
+def said_as_change(user_turns: Sequence[str]) -> Vocabulary | None:
+    """The words of the user's turns that say something changed ("moved", "now"...), or None."""
+    changes = [turn for turn in user_turns if Vocabulary([turn]).exact & _CHANGE_WORDS]
+    return Vocabulary(changes) if changes else None
+
+
+def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, said: Vocabulary | None) -> bool:
     """A newer fact on the same subject, which the user stated as a change, took its place.
 
     The new line shares a key word with the old fact, brings a key the old memory did not
-    have, and that key comes from a user turn that says something changed.
+    have, and that key comes from a user turn that says something changed (``said``).
     """
-    changes = [turn for turn in user_turns if Vocabulary([turn]).exact & _CHANGE_WORDS]
-    if not changes:
+    if said is None:
         return False
-    said = Vocabulary(changes)
     for new in new_facts:
         if not any(same_word(a, b) for a in fact.keys for b in new.keys):
             continue
@@ -194,13 +201,13 @@ def check_retention(
     new_text = Vocabulary([new])
     old_text = Vocabulary([current or ""])
     new_facts = facts_of(new)
-    dropped = [
+    lost = [
         fact
         for fact in facts
-        if not kept_in(fact, new_text)
-        and not forget_requested(fact, user_turns, forget_phrases)
-        and not replaced(fact, new_facts, old_text, user_turns)
+        if not kept_in(fact, new_text) and not forget_requested(fact, user_turns, forget_phrases)
     ]
+    said = said_as_change(user_turns) if lost else None  # the same for every fact: read once
+    dropped = [fact for fact in lost if not replaced(fact, new_facts, old_text, said)]
     return Retention(dropped)
 
 
