@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aura.consolidation.answers import not_a_fact, unfenced
 from aura.consolidation.credentials import remove_credentials
-from aura.consolidation.facts import fact_of, grounded, kept_in, shares_subject, vocabulary_of
+from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in, shares_subject
 
 OPS = ("add", "update", "remove")
 # What the model is asked for (response_format json_schema; strict-compatible: every field required).
@@ -147,7 +147,7 @@ class _Editor:
         if not text or not_a_fact(text) or not fact_of(text).keys:
             return self.refuse(edit, "not_a_fact")
         if any(
-            kept_in(fact_of(text), vocabulary_of(line)) for line in [*self.lines, *self.added] if line.strip()
+            kept_in(fact_of(text), Vocabulary([line])) for line in [*self.lines, *self.added] if line.strip()
         ):
             return self.refuse(edit, "already_known")
         if not grounded(text, self.user_turns, None):
