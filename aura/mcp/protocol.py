@@ -38,6 +38,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
+RESOURCE_NOT_FOUND = -32002
 UNSUPPORTED_VERSION = -32022
 # The HTTP status of an error answer (2026-07-28 fixes these; the handshake era answers 200
 # once the message was read, 400 when it could not be).
