@@ -56,8 +56,8 @@ def _call_tool(message: Message, caller: calls.Caller) -> dict[str, Any]:
 def _read_resource(message: Message, caller: calls.Caller) -> dict[str, Any]:
     uri = message.params.get("uri")
     if uri != tools.MEMORY_URI:
-        message = f"No resource {uri!r}; AURA serves {tools.MEMORY_URI}."
-        raise ProtocolError(protocol.RESOURCE_NOT_FOUND, message, {"uri": uri})
+        why = f"No resource {uri!r}; AURA serves {tools.MEMORY_URI}."
+        raise ProtocolError(protocol.RESOURCE_NOT_FOUND, why, {"uri": uri})
     return tools.read_memory_resource(caller.user_id)
 
 
