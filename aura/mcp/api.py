@@ -163,7 +163,7 @@ def _user_id(principal: Principal) -> int:
             "name": USER_HEADER,
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "schema": {"type": "string", "pattern": "^" + USER_ID_STRING.pattern + "$"},
             "description": "With a service token: the user whose memory this is (required then)",
         }
     ],
@@ -193,6 +193,7 @@ def mcp_message():
     try:
         _check_origin()
         principal = _principal()
+        user_id = _user_id(principal)  # before a notification is accepted: it, too, acts for a user
         if (request.content_length or 0) > MAX_MESSAGE_BYTES:
             raise ProtocolError(
                 protocol.INVALID_REQUEST, f"A message is at most {MAX_MESSAGE_BYTES} bytes.", http_status=413
@@ -203,7 +204,7 @@ def mcp_message():
         modern = message.modern
         if message.is_notification:
             return _rpc_response(None, 202)
-        caller = Caller(_user_id(principal), principal, message.client_name)
+        caller = Caller(user_id, principal, message.client_name)
         result = answer(message, caller)
         return _rpc_response(protocol.result_envelope(message, result, server_info()), 200)
     except ProtocolError as error:

@@ -165,6 +165,20 @@ def test_a_service_token_must_name_the_user(client):
     assert _post(client, _request("tools/list"), user="abc").status_code == 400  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("user", [None, "VU66s,p=Y", "0", "12345678901234567890"])
+def test_a_notification_is_refused_like_a_request_when_the_user_is_not_named_rightly(client, user):
+    """Found by schemathesis: a notification used to be accepted (202) before X-Aura-User was read."""
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    response = _post(client, notification, user=user)
+    assert response.status_code == 400 and "X-Aura-User" in response.get_json()["error"]["message"]
+
+
+def test_a_notification_from_a_user_token_naming_another_user_is_refused(client, user_token):
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    response = _post(client, notification, user=6, Authorization=f"Bearer {user_token(5)}")
+    assert response.status_code == 403
+
+
 def test_a_foreign_origin_is_refused_and_a_configured_one_served(make_app, db):
     client = make_app(AURA_CORS_ORIGINS="https://app.example").test_client()
     foreign = _post(client, _request("tools/list"), Origin="https://evil.example")
