@@ -27,6 +27,7 @@ import binascii
 import re
 import unicodedata
 from collections.abc import Iterator
+from itertools import chain
 
 from detect_secrets.plugins import (
     aws,
@@ -145,11 +146,17 @@ def _encoded_secret(run: str) -> bool:
         decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return False
-    return decoded.isprintable() and (any(True for _ in _prefixed(decoded)) or _labelled(decoded))
+    found = chain(_prefixed(decoded), _labelled_values(decoded))
+    return decoded.isprintable() and next(found, None) is not None
 
 
-def _labelled(text: str) -> bool:
-    return any(_LOOKS_SECRET.search(m.group(1)) and m.group(1) != REMOVED for m in _LABELLED.finditer(text))
+def _labelled_values(view: str) -> Iterator[Span]:
+    """The values after a label ("password: ...") that look like secrets, trailing punctuation
+    left out: "the password is required." names no secret; "pwd: hunter2." names "hunter2"."""
+    for match in _LABELLED.finditer(view):
+        value = match.group(1).rstrip(".,;:!?)")
+        if value != REMOVED and _LOOKS_SECRET.search(value):
+            yield match.start(1), match.start(1) + len(value)
 
 
 def _prefixed(view: str) -> Iterator[Span]:
@@ -164,10 +171,7 @@ def _spans(view: str) -> Iterator[Span]:
     for pattern in _URL_PASSWORD:
         yield from (m.span(1) for m in pattern.finditer(view))
     yield from (m.span(1) for m in _AUTH_HEADER.finditer(view))
-    for match in _LABELLED.finditer(view):
-        value = match.group(1).rstrip(".,;:!?)")
-        if value != REMOVED and _LOOKS_SECRET.search(value):
-            yield match.start(1), match.start(1) + len(value)
+    yield from _labelled_values(view)
     for match in _CARD.finditer(view):
         if passes_luhn(re.sub(r"\D", "", match.group())):
             yield match.span()
