@@ -232,7 +232,8 @@ def test_a_slow_provider_is_one_bounded_wait_and_never_a_database_outage(app, db
             service_seconds = time.perf_counter() - started
             answers = list(waiting)
         log = url.log()
-    assert service.status_code == 200 and service_seconds < 1.0, service_seconds
+    # Queued behind the 3 s key fetch (started 0.5 s before it), it would take 2.5 s.
+    assert service.status_code == 200 and service_seconds < 2.0, service_seconds
     assert [r.status_code for _, r in answers] == [503] * 10
     assert all("cannot be verified" in r.json()["message"] for _, r in answers)
     assert max(seconds for seconds, _ in answers) < 6  # one 3 s fetch, the others waited for it

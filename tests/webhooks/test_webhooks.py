@@ -132,7 +132,7 @@ def test_the_request_does_not_wait_for_the_receiver(hooked, receiver, database_u
     receiver.delay = 3.0
     started = time.monotonic()
     assert hooked.post("/api/v1/memory", json={"user_id": 4, "content": TEXT}).status_code == 200
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # waiting for the receiver would take its 3 s
     assert db.session.query(WebhookDelivery).filter_by(user_id=4).one().state == "pending"
 
 
