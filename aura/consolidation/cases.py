@@ -147,9 +147,10 @@ CASES: list[Case] = [
         "private_key_removed",
         "A private key block is never stored.",
         None,
-        [_user(f"Keep this for me:\n{_PRIVATE_KEY}")],
+        [_user(f"Keep this for me, it's the SSH key of my Raspberry Pi:\n{_PRIVATE_KEY}")],
+        present=["Raspberry Pi"],
         absent=["MIIEpAIBAAKCAQEA7v", "PRIVATE KEY"],
-        scripted=f"Has an RSA key:\n{_PRIVATE_KEY}",
+        scripted=f"Has an SSH key for a Raspberry Pi:\n{_PRIVATE_KEY}",
     ),
     Case(
         "cloud_key_removed",

@@ -133,7 +133,7 @@ class _Editor:
             shares_subject(fact_of(old), edit.because) or (new and shares_subject(fact_of(new), edit.because))
         ):
             return self.refuse(edit, "citation_not_about_the_line")
-        if edit.op == "update" and (not new or not_a_fact(new)):
+        if edit.op == "update" and (not new or not_a_fact(new) or not fact_of(new).keys):
             return self.refuse(edit, "not_a_fact")
         self.replaced[index] = new
         if len(self._render(self.added)) > self.limit:

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from aura.consolidation.credentials import REMOVED
+
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before
@@ -74,8 +76,11 @@ class Fact:
 
 
 def fact_of(line: str) -> Fact:
+    """The line's identifying words. The credential filter's ``[removed]`` is none of them: a line
+    that is nothing but what the filter left names nothing, so it is no fact to store or keep."""
     names, words = set(), set()
-    for index, match in enumerate(_WORD.finditer(unicodedata.normalize("NFKC", line))):
+    unredacted = line.replace(REMOVED, " " * len(REMOVED))  # same length: positions stay
+    for index, match in enumerate(_WORD.finditer(unicodedata.normalize("NFKC", unredacted))):
         raw = match.group()
         word = _normal(raw)
         has_digit = any(ch.isdigit() for ch in word)
@@ -109,7 +114,7 @@ class Vocabulary:
         self.stems: set[str] = set()
         self._seen: dict[str, bool] = {}  # has_word's answers: every fact asks about the same words
         for text in texts:
-            for match in _WORD.finditer(_normal(text)):
+            for match in _WORD.finditer(_normal(text.replace(REMOVED, " "))):
                 self.exact.add(match.group())
                 self.stems.add(_stem(match.group()))
 

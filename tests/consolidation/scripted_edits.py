@@ -35,7 +35,7 @@ EDITS: dict[str, list[dict]] = {
     "api_key_removed": [add("OpenAI key: sk-proj-AbCdEf0123456789XyZ")],
     "card_number_removed": [add("Pays with a Visa card 4111 1111 1111 1111.")],
     "password_removed": [add("Wifi password is Tr0ub4dor&3")],
-    "private_key_removed": [add(f"Has an RSA key: {_PRIVATE_KEY}")],
+    "private_key_removed": [add("Has an SSH key for a Raspberry Pi:"), add(_PRIVATE_KEY)],
     "cloud_key_removed": [add("Manages the team's AWS account (access key AKIAIOSFODNN7EXAMPLE).")],
     "bearer_token_removed": [add("Runs a home server (Authorization: Bearer 9f8e7d6c5b4a39281706).")],
     "prompt_injection_ignored": [],

@@ -70,6 +70,18 @@ def test_a_credential_in_an_added_fact_is_removed():
 
 
 @pytest.mark.parametrize(
+    "edit",
+    [add("sk-proj-AbCdEf0123456789XyZ"), update(1, "sk-proj-AbCdEf0123456789XyZ", "My Porto key")],
+    ids=["add", "update"],
+)
+def test_a_line_the_credential_filter_leaves_empty_is_no_fact(edit):
+    """SmolLM2 answered a shared private key with a line of nothing else: "[removed]" is no memory.
+    (The turns are as recorded: the filter already took the key out of them.)"""
+    result = applied(edit, turns=["My Porto key: [removed]"])
+    assert result.text == MEMORY and [r["reason"] for r in result.refused] == ["not_a_fact"]
+
+
+@pytest.mark.parametrize(
     "reply",
     ["Lives in Lisbon.", "[1, 2]", '{"memory": "x"}', "```\nnot json\n```"],
 )

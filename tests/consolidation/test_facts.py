@@ -79,3 +79,10 @@ def test_names_and_numbers_identify_a_fact():
 def test_a_line_rests_on_what_the_user_said():
     assert grounded("Has a cat called Miso.", ["I just adopted a cat called Miso!"], None)
     assert not grounded("Enjoys amazing characters.", ["What is the capital of Australia?"], None)
+
+
+def test_what_the_credential_filter_left_is_no_word_of_a_fact():
+    assert fact_of("[removed]").keys == frozenset()
+    assert fact_of("Has an SSH key: [removed]").keys == {"ssh", "key"}
+    assert not grounded("Removed the old carpet.", ["my key is [removed]"], None)
+    assert grounded("Removed the old carpet.", ["I removed the old carpet"], None)

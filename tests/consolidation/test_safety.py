@@ -41,8 +41,9 @@ def _unchanged(api, user_id: int) -> None:
         ("What a nightmare.", "Please forget that I play the cello.", "meta_text"),
         ("I'm sorry, but I can't help with that.", "I got a new bike.", "refusal"),
         ("Enjoys amazing characters and stories.", "What is the capital of Australia?", "not_grounded"),
+        ("sk-proj-AbCdEf0123456789XyZ", "Keep this for me: sk-proj-AbCdEf0123456789XyZ", "not_grounded"),
     ],
-    ids=["meta", "chatter", "forget-answered-with-nonsense", "refusal", "invented"],
+    ids=["meta", "chatter", "forget-answered-with-nonsense", "refusal", "invented", "only-a-credential"],
 )
 def test_what_a_real_small_model_answered_is_declined_and_the_memory_kept(api, fake_llm, reply, turn, why):
     _start(api, 1)
