@@ -6,6 +6,8 @@ it. AURA applies the edits itself, so every line nobody (validly) edited stays b
 a model that answers nonsense can fail to add a fact, never lose one. An edit is refused when
 its citation is not in a user turn or does not touch the line, when it adds chatter, a
 duplicate, a credential or something nobody said, or when it does not fit the length limit.
+A citation is necessary, not sufficient: the edited memory then passes the same retention
+check as a rewrite (aura.consolidation.merge).
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ class Applied:
     text: str
     applied: int = 0
     refused: list[dict] = field(default_factory=list)
-    justified: list[str] = field(default_factory=list)  # lines updated or removed on the user's word
 
 
 def parse_edits(reply: str) -> list[Edit] | None:
@@ -139,7 +140,6 @@ class _Editor:
         if len(self._render(self.added)) > self.limit:
             del self.replaced[index]
             return self.refuse(edit, "over_the_length_limit")
-        self.result.justified.append(old.strip())
         self.result.applied += 1
 
     def add(self, edit: Edit) -> None:

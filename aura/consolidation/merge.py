@@ -169,13 +169,10 @@ def _from_edits(reply_edits, current, user_turns, limit, completion, usage) -> M
         return Merged(
             None, completion.model, usage, declined=declined, answer_format="edits", refused_edits=refused
         )
-    justified = set(applied.justified)
-    retained = check_retention(
-        "\n".join(line for line in (current or "").splitlines() if line.strip() not in justified),
-        applied.text,
-        user_turns,
-        forget_phrases(),
-    )
+    # The same check as a rewrite's, over the whole memory: a citation shows the user said
+    # *something*, not that it replaces this line ("I got a new bike" cited to overwrite every
+    # line with "Got a new bike" passed citation checks and lost five facts).
+    retained = check_retention(remove_credentials(current or ""), applied.text, user_turns, forget_phrases())
     return Merged(
         applied.text,
         completion.model,

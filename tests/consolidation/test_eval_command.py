@@ -13,15 +13,21 @@ def _run(runner, fake_llm, *extra: str):
     )
 
 
-def test_a_model_answering_like_the_cases_expect_scores_everything(runner, fake_llm):
+def test_a_model_answering_like_the_cases_expect_scores_all_but_a_change_no_word_shows(runner, fake_llm):
+    """Every case but one: "Favourite food: steak." updated to "Vegetarian since October." shares
+    no word with it, so AURA's check cannot tell a replacement from a lost fact and holds it for
+    review, in either answer format. The floor a perfect model reaches is 22 of 23."""
     fake_llm.script(*[Answer(reply=edits_reply(case.name)) for case in CASES])
-    result = _run(runner, fake_llm, "--fail-under", "100")
+    result = _run(runner, fake_llm, "--fail-under", "95")
     assert result.exit_code == 0, result.output
-    assert f"{len(CASES)}/{len(CASES)} cases passed (100%) with candidate" in result.output
+    assert f"{len(CASES) - 1}/{len(CASES)} cases passed (96%) with candidate" in result.output
     assert "fact retention:     18/18 (100%)" in result.output
+    assert "new facts captured: 10/11 (90%)" in result.output
     assert "forgets honoured:   2/2 (100%)" in result.output
-    assert "answers rejected:   0/23 (0%)" in result.output
-    assert result.output.count("PASS ") == len(CASES)
+    assert "answers rejected:   1/23 (4%)" in result.output
+    assert "FAIL  preference_updated" in result.output
+    assert "answer rejected, memory kept: held: drops Favourite food: steak." in result.output
+    assert result.output.count("PASS ") == len(CASES) - 1
     assert {r.body["model"] for r in fake_llm.received} == {"candidate"}
     assert len(fake_llm.received) == len(CASES)  # the same prompt as production: system + data message
     assert all([m["role"] for m in r.body["messages"]] == ["system", "user"] for r in fake_llm.received)

@@ -107,6 +107,33 @@ def test_edits_the_users_words_do_not_justify_change_nothing(api, fake_llm):
     _unchanged(api, 6)
 
 
+@pytest.mark.parametrize(
+    ("edits", "turn", "lost"),
+    [
+        (
+            [update(line, "Got a new bike.", "I got a new bike") for line in range(1, 6)],
+            "I got a new bike yesterday.",
+            MEMORY.splitlines(),
+        ),
+        (
+            [update(2, "Works from home on Fridays.", "I work from home on Fridays")],
+            "I work from home on Fridays.",
+            ["Works as a night-shift nurse."],
+        ),
+    ],
+    ids=["every-line-overwritten-citing-one-new-fact", "a-citation-sharing-one-word"],
+)
+def test_cited_edits_that_lose_facts_are_held_with_them_named_in_auto_mode(api, fake_llm, edits, turn, lost):
+    """A citation proves the user said something, not that it replaces the line: the edited result
+    passes the same retention check as a rewrite."""
+    _start(api, 7)
+    fake_llm.script(Answer(reply=json.dumps({"edits": edits})))
+    body = api.post(consolidate_url(7), json={"messages": said(turn)}).get_json()
+    assert body["changed"] is False and body["held_for_review"] == "dropped_facts"
+    assert body["proposal"]["details"]["dropped_facts"] == lost
+    assert api.get("/api/v1/memory/7").get_json()["memory"]["content"] == MEMORY
+
+
 @pytest.mark.parametrize("status", [400, 500])  # llama-cpp-python answers an unknown type with a 500
 def test_a_server_refusing_json_schema_is_asked_with_json_object_from_then_on(make_app, fake_llm, db, status):
     app = make_app(AURA_LLM_BASE_URL=fake_llm.url, AURA_LLM_MODEL="m", AURA_LLM_RETRY_BACKOFF=0.01)
