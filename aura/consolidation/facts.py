@@ -4,8 +4,9 @@ A memory is a note of short facts, one per line. A fact is *kept* when what iden
 survives in the new text, in any wording: every name and number in it, and half of its other
 key words (most of them when it has no name or number; a word matches another spelling of
 itself: "nurse" / "nursing", "allergic" / "allergy"). A fact may only go when the user's own
-turns justify it: a forget request that names it, or a newer fact on the same subject that
-the user stated as a change ("I moved to Lisbon" replacing "Lives in Porto"). The assistant's
+turns justify it: a forget request that names it, or the same fact with one value swapped for
+one the user stated as a change ("I moved to Lisbon": "Lives in Lisbon." replaces "Lives in
+Porto.", but "Has a cat named Miso." does not replace "Has a daughter named Ana."). The assistant's
 turns never justify a removal, and a request to forget everything names no fact, so it removes
 none (erasure and the API are for that).
 
@@ -180,20 +181,30 @@ def said_as_change(user_turns: Sequence[str]) -> Vocabulary | None:
     return Vocabulary(changes) if changes else None
 
 
-def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, said: Vocabulary | None) -> bool:
-    """A newer fact on the same subject, which the user stated as a change, took its place.
+def _missing(keys: frozenset[str], line: Fact) -> list[str]:
+    return [key for key in keys if not any(same_word(key, other) for other in line.keys)]
 
-    The new line shares a key word with the old fact, brings a key the old memory did not
-    have, and that key comes from a user turn that says something changed (``said``).
+
+def swaps_one_value(fact: Fact, new: Fact, old: Vocabulary, said: Vocabulary) -> bool:
+    """``new`` says ``fact`` again with one value changed: it keeps every key of the fact but one,
+    and brings in its place a key of the same kind (a name for a name, a word for a word) that
+    the old memory did not have and that a user turn stating a change said.
+
+    "Lives in Porto." -> "Lives in Lisbon." on "I moved to Lisbon" is one; "Has a daughter named
+    Ana." -> "Has a cat named Miso." on "I now have a cat named Miso" shares a word but swaps two
+    keys, and "Lives in Porto." -> "Lives with a roommate." swaps a name for a word: neither is.
     """
-    if said is None:
+    lost_names, lost_words = _missing(fact.names, new), _missing(fact.words, new)
+    if len(lost_names) + len(lost_words) > 1 or len(lost_names) + len(lost_words) == len(fact.keys):
         return False
-    for new in new_facts:
-        if not any(same_word(a, b) for a in fact.keys for b in new.keys):
-            continue
-        if any(not old.has_key(key) and said.has_key(key) for key in new.keys):
-            return True
-    return False
+    brought = new.names if lost_names else new.words if lost_words else new.keys
+    return any(not old.has_key(key) and said.has_key(key) for key in brought)
+
+
+def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, said: Vocabulary | None) -> bool:
+    """A newer fact on the same subject, which the user stated as a change, took its place: one
+    line of the new text is the fact with one value swapped (``swaps_one_value``)."""
+    return said is not None and any(swaps_one_value(fact, new, old, said) for new in new_facts)
 
 
 def check_retention(

@@ -67,6 +67,26 @@ def test_a_newer_fact_the_user_states_as_a_change_replaces_the_old_one():
     assert dropped(new) == ["Lives in Porto."]  # nobody said it
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("Has a daughter named Ana.", "Has a cat named Miso.", "I now have a cat named Miso."),
+        ("Lives in Porto.", "Lives with a roommate now.", "I now live with a roommate."),
+        ("Plays the cello on Sundays.", "Plays the guitar now.", "I started playing the guitar."),
+    ],
+    ids=["one-shared-word-two-keys-swapped", "a-name-swapped-for-a-word", "an-added-hobby"],
+)
+def test_a_new_fact_that_only_shares_a_word_replaces_nothing(old, new, said):
+    """Said as a change and sharing a word ("named", "lives", "plays") is not enough: only the
+    same fact with one value swapped for one the user stated replaces it."""
+    assert dropped(MEMORY.replace(old, new), said) == [old]
+
+
+def test_a_corrected_value_replaces_the_one_it_corrects():
+    assert dropped("Name: John.", "my name is spelled John, with an h", memory="Name: Jon.") == []
+    assert dropped(MEMORY.replace("Porto", "Lisbon"), "I now live in Lisbon") == []
+
+
 def test_a_request_to_forget_everything_drops_nothing():
     assert len(dropped("", "Forget everything you know about me.")) == 5
 
