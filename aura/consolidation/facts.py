@@ -41,6 +41,11 @@ _CHANGE_WORDS = frozenset(
     become quit left started start stopped stop divorced married retired renamed actually correction
     wrong spelled spelt gone""".split()  # noqa: SIM905 - a word list reads better as words
 )
+# Words that turn a statement around: "Not allergic to peanuts." keeps every key of "Allergic to
+# peanuts." and says the opposite.
+_NEGATIONS = frozenset(
+    ["not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "without", "cannot"]
+)
 _MIN_STEM = 4
 
 
@@ -207,20 +212,35 @@ def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, said: Vocab
     return said is not None and any(swaps_one_value(fact, new, old, said) for new in new_facts)
 
 
+def negated(text: str) -> bool:
+    """Whether the text says no: "not", "never", "doesn't"..."""
+    return any(word in _NEGATIONS or word.endswith("n't") for word in _WORD.findall(_normal(text)))
+
+
+def _turned_around(fact: Fact, new_lines: Sequence[tuple[str, Vocabulary]]) -> bool:
+    """Every line of the new text that keeps the fact says the opposite ("Has no daughter named
+    Ana."). A fact spread over several lines is judged by its words alone."""
+    holders = [line for line, words in new_lines if kept_in(fact, words)]
+    return bool(holders) and all(negated(line) != negated(fact.text) for line in holders)
+
+
 def check_retention(
     current: str | None, new: str, user_turns: Sequence[str], forget_phrases: Sequence[str]
 ) -> Retention:
-    """Every fact of ``current`` that ``new`` loses without the user's word for it."""
+    """Every fact of ``current`` that ``new`` loses, or turns into its opposite, without the
+    user's word for it."""
     facts = facts_of(current)
     if not facts:
         return Retention([])
     new_text = Vocabulary([new])
+    new_lines = [(line, Vocabulary([line])) for line in new.splitlines() if line.strip()]
     old_text = Vocabulary([current or ""])
     new_facts = facts_of(new)
     lost = [
         fact
         for fact in facts
-        if not kept_in(fact, new_text) and not forget_requested(fact, user_turns, forget_phrases)
+        if (not kept_in(fact, new_text) or _turned_around(fact, new_lines))
+        and not forget_requested(fact, user_turns, forget_phrases)
     ]
     said = said_as_change(user_turns) if lost else None  # the same for every fact: read once
     dropped = [fact for fact in lost if not replaced(fact, new_facts, old_text, said)]

@@ -87,6 +87,28 @@ def test_a_corrected_value_replaces_the_one_it_corrects():
     assert dropped(MEMORY.replace("Porto", "Lisbon"), "I now live in Lisbon") == []
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("Allergic to peanuts.", "Not allergic to peanuts."),
+        ("Has a daughter named Ana.", "Has no daughter named Ana."),
+        ("Plays the cello on Sundays.", "Doesn't play the cello on Sundays."),
+    ],
+)
+def test_a_fact_turned_into_its_opposite_is_lost(old, new):
+    """Every key survives and the fact is corrupted: unless the user said so, it is dropped."""
+    assert dropped(MEMORY.replace(old, new), "Thanks, that's all for today.") == [old]
+
+
+def test_the_user_saying_a_fact_turned_around_justifies_it():
+    new = MEMORY.replace("Allergic to peanuts.", "No longer allergic to peanuts.")
+    assert dropped(new, "Good news: I'm no longer allergic to peanuts!") == []
+
+
+def test_a_negative_fact_said_again_negatively_is_kept():
+    assert dropped("Vegetarian; does not eat meat.", memory="Doesn't eat meat.") == []
+
+
 def test_a_request_to_forget_everything_drops_nothing():
     assert len(dropped("", "Forget everything you know about me.")) == 5
 
