@@ -90,7 +90,7 @@ def fact_of(line: str) -> Fact:
         raw = match.group()
         word = _normal(raw)
         has_digit = any(ch.isdigit() for ch in word)
-        if word in _STOPWORDS or (len(word) < 3 and not has_digit):
+        if word in _STOPWORDS or _negation(word) or (len(word) < 3 and not has_digit):
             continue
         sentence_start = index == 0 or line[: match.start()].rstrip()[-1:] in ".!?:;-"
         if has_digit:
@@ -212,34 +212,50 @@ def replaced(fact: Fact, new_facts: Sequence[Fact], old: Vocabulary, said: Vocab
     return said is not None and any(swaps_one_value(fact, new, old, said) for new in new_facts)
 
 
+def _negation(word: str) -> bool:
+    """A word that says no ("not", "never", "doesn't"): the fact's polarity, not one of its keys."""
+    return word in _NEGATIONS or word.endswith("n't")
+
+
 def negated(text: str) -> bool:
-    """Whether the text says no: "not", "never", "doesn't"..."""
-    return any(word in _NEGATIONS or word.endswith("n't") for word in _WORD.findall(_normal(text)))
+    return any(_negation(word) for word in _WORD.findall(_normal(text)))
 
 
-def _turned_around(fact: Fact, new_lines: Sequence[tuple[str, Vocabulary]]) -> bool:
-    """Every line of the new text that keeps the fact says the opposite ("Has no daughter named
-    Ana."). A fact spread over several lines is judged by its words alone."""
+def _corrupts(fact: Fact, line: str, source: Vocabulary) -> bool:
+    """A line that keeps enough of the fact's keys and still changes it: it says the opposite
+    ("Has no daughter named Ana."), or, being about this one fact, swaps one of its words for
+    one nobody said ("Works as a day-shift nurse." for "... night-shift nurse.")."""
+    if negated(line) != negated(fact.text):
+        return True
+    own = fact_of(line)
+    if len(own.keys) > len(fact.keys) + 2:  # a line of several facts: judged by its words alone
+        return False
+    return bool(_missing(fact.keys, own)) and any(not source.has_key(key) for key in own.keys)
+
+
+def _corrupted(fact: Fact, new_lines: Sequence[tuple[str, Vocabulary]], source: Vocabulary) -> bool:
+    """Every line of the new text that keeps the fact changes it. A fact spread over several
+    lines is judged by its words alone."""
     holders = [line for line, words in new_lines if kept_in(fact, words)]
-    return bool(holders) and all(negated(line) != negated(fact.text) for line in holders)
+    return bool(holders) and all(_corrupts(fact, line, source) for line in holders)
 
 
 def check_retention(
     current: str | None, new: str, user_turns: Sequence[str], forget_phrases: Sequence[str]
 ) -> Retention:
-    """Every fact of ``current`` that ``new`` loses, or turns into its opposite, without the
-    user's word for it."""
+    """Every fact of ``current`` that ``new`` loses or corrupts without the user's word for it."""
     facts = facts_of(current)
     if not facts:
         return Retention([])
     new_text = Vocabulary([new])
     new_lines = [(line, Vocabulary([line])) for line in new.splitlines() if line.strip()]
     old_text = Vocabulary([current or ""])
+    source = vocabulary_of(*user_turns, current or "")
     new_facts = facts_of(new)
     lost = [
         fact
         for fact in facts
-        if (not kept_in(fact, new_text) or _turned_around(fact, new_lines))
+        if (not kept_in(fact, new_text) or _corrupted(fact, new_lines, source))
         and not forget_requested(fact, user_turns, forget_phrases)
     ]
     said = said_as_change(user_turns) if lost else None  # the same for every fact: read once

@@ -93,16 +93,28 @@ def test_a_corrected_value_replaces_the_one_it_corrects():
         ("Allergic to peanuts.", "Not allergic to peanuts."),
         ("Has a daughter named Ana.", "Has no daughter named Ana."),
         ("Plays the cello on Sundays.", "Doesn't play the cello on Sundays."),
+        ("Works as a night-shift nurse.", "Works as a day-shift nurse."),
     ],
 )
-def test_a_fact_turned_into_its_opposite_is_lost(old, new):
-    """Every key survives and the fact is corrupted: unless the user said so, it is dropped."""
+def test_a_fact_changed_in_place_is_lost(old, new):
+    """Enough keys survive to count as kept, and the fact is corrupted (turned into its opposite,
+    or a word swapped for one nobody said): unless the user said so, it is dropped."""
     assert dropped(MEMORY.replace(old, new), "Thanks, that's all for today.") == [old]
 
 
-def test_the_user_saying_a_fact_turned_around_justifies_it():
-    new = MEMORY.replace("Allergic to peanuts.", "No longer allergic to peanuts.")
-    assert dropped(new, "Good news: I'm no longer allergic to peanuts!") == []
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            "Allergic to peanuts.",
+            "No longer allergic to peanuts.",
+            "Good news: I'm no longer allergic to peanuts!",
+        ),
+        ("Works as a night-shift nurse.", "Works as a day-shift nurse.", "I switched to day shifts."),
+    ],
+)
+def test_the_user_saying_the_change_justifies_it(old, new, said):
+    assert dropped(MEMORY.replace(old, new), said) == []
 
 
 def test_a_negative_fact_said_again_negatively_is_kept():
