@@ -151,9 +151,11 @@ def kept_in(fact: Fact, text: Vocabulary) -> bool:
     """Whether what identifies ``fact`` survives in ``text``."""
     if not all(text.has_name(name) for name in fact.names):
         return False
-    # With a name to anchor it, half the other words; without, most of them ("Allergic to cats"
-    # does not keep "Allergic to peanuts").
-    needed = len(fact.words) // 2 if fact.names else len(fact.words) // 2 + 1
+    # With a name to anchor it, half the other words (at least one: "Loves Porto wine." does not
+    # keep "Lives in Porto."); without, most of them ("Allergic to cats" does not keep "Allergic
+    # to peanuts").
+    needed = max(1, len(fact.words) // 2) if fact.names else len(fact.words) // 2 + 1
+    needed = min(needed, len(fact.words))
     return sum(text.has_word(word) for word in fact.words) >= needed
 
 

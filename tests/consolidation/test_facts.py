@@ -50,6 +50,11 @@ def test_a_similar_fact_does_not_keep_a_different_one():
     ]
 
 
+def test_a_name_alone_does_not_keep_a_fact_about_it():
+    new = MEMORY.replace("Lives in Porto.", "Visits Porto often.")
+    assert dropped(new, "I visit Porto often.") == ["Lives in Porto."]
+
+
 def test_a_number_must_survive_exactly():
     assert dropped("Has 3 kids.", memory="Has 2 kids.") == ["Has 2 kids."]
 
