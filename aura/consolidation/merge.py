@@ -30,9 +30,10 @@ from aura.consolidation.answers import not_a_fact, read_answer, unfenced
 from aura.consolidation.ask import ask_within_context
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.edits import apply_edits, parse_edits
-from aura.consolidation.facts import Vocabulary, check_retention, fact_of, grounded, kept_in
+from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
 from aura.consolidation.proposals import forget_phrases
+from aura.consolidation.retention import check_retention
 from aura.consolidation.transcript import Transcript
 from aura.llm.client import Completion, LLMClient
 from aura.llm.errors import LLMError

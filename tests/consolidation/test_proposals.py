@@ -197,6 +197,14 @@ class TestShrinkGuard:
         assert body["proposal"]["reason"] == "shrink"
         assert _memory(api, 40)["content"] == verbose
 
+    def test_what_the_credential_filter_left_in_a_turn_is_no_request_to_forget(self, api, fake_llm):
+        """'[removed]' contains 'remove', a forget phrase: the guard reads past it."""
+        verbose = "She lives in Toronto, where she has been living for the last ten years or so.\n" * 3
+        _save(api, 41, verbose.strip())
+        terse = "Lives in Toronto, ten years."
+        body = _consolidate(api, fake_llm, 41, terse, "my token is sk-proj-AbCdEf0123456789XyZ").get_json()
+        assert body["changed"] is False and body["held_for_review"] == "shrink"
+
 
 class TestRetention:
     """A result that loses facts nobody asked to forget is never applied, in any mode."""
