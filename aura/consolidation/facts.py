@@ -98,14 +98,20 @@ def fact_of(line: str) -> Fact:
     return Fact(line.strip(), frozenset(names), frozenset(words))
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def statements_of(text: str | None) -> list[str]:
+    """Each sentence of each line, list markers stripped: a memory written as a paragraph ("Lives
+    in Porto. Allergic to peanuts.") holds one fact per sentence, as a note holds one per line."""
+    lines = (_LIST_MARKER.sub("", line) for line in (text or "").splitlines())
+    return [piece.strip() for line in lines for piece in SENTENCE_END.split(line) if piece.strip()]
+
+
 def facts_of(memory: str | None) -> list[Fact]:
-    """Each non-empty line (a list marker stripped) that names something."""
-    facts = []
-    for line in (memory or "").splitlines():
-        fact = fact_of(re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", "", line))
-        if fact.text and fact.keys:
-            facts.append(fact)
-    return facts
+    """Each statement of the memory that names something."""
+    return [fact for fact in map(fact_of, statements_of(memory)) if fact.keys]
 
 
 class Vocabulary:

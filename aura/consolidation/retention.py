@@ -12,11 +12,11 @@ said, is corrupted, which counts as lost.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aura.consolidation.facts import (
+    SENTENCE_END,
     Fact,
     Vocabulary,
     fact_of,
@@ -25,6 +25,7 @@ from aura.consolidation.facts import (
     negated,
     same_word,
     shares_subject,
+    statements_of,
     vocabulary_of,
     words_of,
 )
@@ -46,7 +47,6 @@ class Retention:
         return not self.dropped
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # Words by which a forget request points at what the sentence before it said ("Forget it.").
 _BACK_REFERENCES = frozenset(
     "he she they him her them his hers its their it this that these those".split()  # noqa: SIM905
@@ -61,7 +61,7 @@ def forget_requested(
     away. Please don't remember anything about him."). "I live in Porto. Forget the concert."
     forgets nothing of Porto."""
     for turn in user_turns:
-        sentences = [" ".join(words_of(sentence)) for sentence in _SENTENCE_END.split(turn)]
+        sentences = [" ".join(words_of(sentence)) for sentence in SENTENCE_END.split(turn)]
         for index, sentence in enumerate(sentences):
             if not sentence or not any(phrase in sentence for phrase in forget_phrases):
                 continue
@@ -136,7 +136,7 @@ def check_retention(
     if not facts:
         return Retention([])
     new_text = Vocabulary([new])
-    new_lines = [(line, Vocabulary([line])) for line in new.splitlines() if line.strip()]
+    new_lines = [(statement, Vocabulary([statement])) for statement in statements_of(new)]
     old_text = Vocabulary([current or ""])
     source = vocabulary_of(*user_turns, current or "")
     new_facts = facts_of(new)

@@ -146,3 +146,15 @@ def test_what_the_credential_filter_left_is_no_request_to_remove_anything():
     memory = "Lives in Porto.\nHas an API key for the staging server."
     lost = dropped("Lives in Porto.", "my key for the staging server is [removed]", memory=memory)
     assert lost == ["Has an API key for the staging server."]
+
+
+def test_a_memory_written_as_a_paragraph_keeps_each_sentence():
+    """The frontend's memories are often one paragraph: each sentence is a fact of its own, so a
+    rewrite keeping most of the paragraph's words cannot lose two of them unnoticed."""
+    paragraph = MEMORY.replace("\n", " ")
+    terse = "Lives in Porto with daughter Ana, plays cello on Sundays, nurse."
+    assert dropped(terse, "hi", memory=paragraph) == ["Works as a night-shift nurse.", "Allergic to peanuts."]
+    assert dropped("Enjoys hiking.", "hi", memory="Enjoys hiking; prefers short answers.") == [
+        "prefers short answers."
+    ]
+    assert dropped(MEMORY, "hi", memory=paragraph) == []  # the same facts, one per line
