@@ -29,7 +29,7 @@ _STOPWORDS = frozenset(
     other our ours out over own per same she should so some such than that the their them then there
     these they this those through to too under until up upon us very was we were what when where
     which while who whom why will with would yet you your yours user users user's usually often
-    really quite still currently""".split()  # noqa: SIM905 - a word list reads better as words
+    really quite still currently please thanks thank hello hey okay yes sure sorry""".split()  # noqa: SIM905
 )
 # Words that turn a statement around: "Not allergic to peanuts." keeps every key of "Allergic to
 # peanuts." and says the opposite.

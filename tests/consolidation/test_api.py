@@ -353,10 +353,10 @@ class TestConcurrency:
         def someone_saves_each_time(body: dict) -> Answer:
             with consolidation_app.app_context():
                 service.save_memory(41, next(writes))
-            return Answer(reply=f"{_data_message_of(body)}\nSays hello.")
+            return Answer(reply=f"{_data_message_of(body)}\nGot a bike.")
 
         fake_llm.responder = someone_saves_each_time
-        response = api.post(consolidate_url(41), json={"messages": said("hello")})
+        response = api.post(consolidate_url(41), json={"messages": said("I got a bike")})
         assert response.status_code == 412
         body = response.get_json()
         assert body["code"] == "version_conflict" and body["current_version"] == 3
@@ -369,11 +369,11 @@ class TestConcurrency:
         def someone_saves(body: dict) -> Answer:
             with consolidation_app.app_context():
                 service.save_memory(42, "v2")
-            return Answer(reply="v1\nSays hello.")
+            return Answer(reply="v1\nGot a bike.")
 
         fake_llm.responder = someone_saves
         response = api.post(
-            consolidate_url(42), json={"messages": said("hello")}, headers={"If-Match": f'"{version}"'}
+            consolidate_url(42), json={"messages": said("I got a bike")}, headers={"If-Match": f'"{version}"'}
         )
         assert response.status_code == 412 and response.get_json()["current_version"] == 2
         assert len(fake_llm.received) == 1

@@ -20,3 +20,11 @@ def test_what_the_credential_filter_left_is_no_word_of_a_fact():
     assert fact_of("Has an SSH key: [removed]").keys == {"ssh", "key"}
     assert not grounded("Removed the old carpet.", ["my key is [removed]"], None)
     assert grounded("Removed the old carpet.", ["I removed the old carpet"], None)
+
+
+def test_politeness_grounds_nothing():
+    """SmolLM2 answered a turn ending in "please" with a line about "data" that shared only that word."""
+    invented = "The data is not yet ready. Please edit the data before it reaches the user."
+    assert not grounded(
+        invented, ["For my home server use the header Authorization: Bearer [removed] please."], None
+    )
