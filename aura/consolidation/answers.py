@@ -44,6 +44,13 @@ _DEBRIS = re.compile(
     r"[{}]|\"op\"|\bedits\b|\[(?!removed\])[a-z_]+\]|current_memory|\btranscript\b|the user wants? to",
     re.IGNORECASE,
 )
+# Orders to the assistant planted in a conversation: never a fact about the user, whoever said them.
+_INSTRUCTION = re.compile(
+    r"\b(?:previous|prior|above|earlier|all) instructions\b|\bsystem (?:prompt|message)\b"
+    r"|\bignor(?:e|es|ing)\b.*\b(?:instructions|rules|prompt)\b"
+    r"|\b(?:replace|overwrite|erase|wipe|clear)s? (?:the |your |this )?(?:entire |whole )?memory\b",
+    re.IGNORECASE,
+)
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _FENCED = re.compile(r"\A```[\w-]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 
@@ -93,11 +100,14 @@ def is_chatter(line: str) -> bool:
 
 
 def not_a_fact(line: str) -> bool:
-    """A line a model may not add to a memory: chatter, the model's own voice, or debris."""
+    """A line a model may not add to a memory: chatter, the model's own voice, a question, orders
+    to the assistant, or debris."""
     unquoted = _QUOTED.sub("", line)
     sentences = re.split(r"(?<=[.!?])\s+", line.strip())
     return (
         any(is_chatter(sentence) for sentence in sentences)
         or bool(_VOICE.search(unquoted))
+        or any(sentence.rstrip().endswith("?") for sentence in re.split(r"(?<=[.!?])\s+", unquoted.strip()))
+        or bool(_INSTRUCTION.search(line))
         or bool(_DEBRIS.search(line))
     )
