@@ -39,9 +39,10 @@ _VOICE = re.compile(
 )
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 # JSON or prompt debris: braces, "op", a placeholder other than the credential filter's, the
-# prompt's own words ("current_memory", "transcript"), or a remark on what the user wants.
+# prompt's own words ("current_memory", "transcript"), or a remark on what the user said or wants.
 _DEBRIS = re.compile(
-    r"[{}]|\"op\"|\bedits\b|\[(?!removed\])[a-z_]+\]|current_memory|\btranscript\b|the user wants? to",
+    r"[{}]|\"op\"|\bedits\b|\[(?!removed\])[a-z_]+\]|current_memory|\btranscript\b"
+    r"|the user (?:wants? to|mentioned|said|asked|requested|told|would like)",
     re.IGNORECASE,
 )
 # Orders to the assistant planted in a conversation: never a fact about the user, whoever said them.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aura.consolidation.answers import not_a_fact, unfenced
 from aura.consolidation.credentials import remove_credentials
-from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in, shares_subject
+from aura.consolidation.facts import Fact, Vocabulary, fact_of, grounded, kept_in, shares_subject
 
 OPS = ("add", "update", "remove")
 # What the model is asked for (response_format json_schema; strict-compatible: every field required).
@@ -45,6 +45,7 @@ EDITS_SCHEMA = {
     "additionalProperties": False,
 }
 _SPACE = re.compile(r"\s+")
+_LIST_MARKER = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _MIN_CITATION_CHARS = 3
 
 
@@ -105,14 +106,17 @@ def _cited(because: str, user_turns: Sequence[str]) -> bool:
 
 
 def _one_line(text: str) -> str:
-    return _SPACE.sub(" ", remove_credentials(text)).strip()
+    """An edit's text as one memory line: no credentials, no list marker ("1. ", "- ")."""
+    return _LIST_MARKER.sub("", _SPACE.sub(" ", remove_credentials(text)).strip())
 
 
 class _Editor:
-    def __init__(self, current: str | None, user_turns: Sequence[str], limit: int) -> None:
+    def __init__(
+        self, current: str | None, user_turns: Sequence[str], limit: int, forgotten: Sequence[Fact]
+    ) -> None:
         self.lines = (current or "").splitlines()
         self.numbered = [index for index, line in enumerate(self.lines) if line.strip()]
-        self.user_turns, self.limit, self.current = user_turns, limit, current
+        self.user_turns, self.limit, self.current, self.forgotten = user_turns, limit, current, forgotten
         self.replaced: dict[int, str | None] = {}  # index in self.lines -> new text (None: removed)
         self.added: list[str] = []
         self.result = Applied(current or "")
@@ -150,6 +154,8 @@ class _Editor:
             kept_in(fact_of(text), Vocabulary([line])) for line in [*self.lines, *self.added] if line.strip()
         ):
             return self.refuse(edit, "already_known")
+        if any(kept_in(fact, Vocabulary([text])) for fact in self.forgotten):
+            return self.refuse(edit, "asked_to_forget")
         if not grounded(text, self.user_turns, None):
             return self.refuse(edit, "not_said_by_the_user")
         if len(self._render([*self.added, text])) > self.limit:
@@ -172,6 +178,13 @@ class _Editor:
         return self.result
 
 
-def apply_edits(current: str | None, edits: Sequence[Edit], user_turns: Sequence[str], limit: int) -> Applied:
-    """The current memory with every valid edit applied; untouched lines stay byte for byte."""
-    return _Editor(current, user_turns, limit).apply(edits)
+def apply_edits(
+    current: str | None,
+    edits: Sequence[Edit],
+    user_turns: Sequence[str],
+    limit: int,
+    forgotten: Sequence[Fact] = (),
+) -> Applied:
+    """The current memory with every valid edit applied; untouched lines stay byte for byte. No
+    added line may say again one of the ``forgotten`` facts (the user asked to forget them)."""
+    return _Editor(current, user_turns, limit, forgotten).apply(edits)

@@ -30,10 +30,10 @@ from aura.consolidation.answers import not_a_fact, read_answer, unfenced
 from aura.consolidation.ask import ask_within_context
 from aura.consolidation.credentials import remove_credentials
 from aura.consolidation.edits import apply_edits, parse_edits
-from aura.consolidation.facts import Vocabulary, fact_of, grounded, kept_in
+from aura.consolidation.facts import Fact, Vocabulary, fact_of, grounded, kept_in
 from aura.consolidation.prompt import NOTHING_TO_REMEMBER, PromptTemplates, condense_messages
 from aura.consolidation.proposals import forget_phrases
-from aura.consolidation.retention import check_retention
+from aura.consolidation.retention import check_retention, forgotten_facts
 from aura.consolidation.transcript import Transcript
 from aura.llm.client import Completion, LLMClient
 from aura.llm.errors import LLMError
@@ -142,19 +142,23 @@ def _user_turns(transcript: Transcript) -> list[str]:
     return [turn.content for turn in transcript.turns if turn.role == "user"]
 
 
-def _grounded_lines(text: str, current: str | None, user_turns: Sequence[str]) -> tuple[str, int]:
+def _grounded_lines(
+    text: str, current: str | None, user_turns: Sequence[str], forgotten: Sequence[Fact]
+) -> tuple[str, int]:
     """The rewrite without lines that neither keep a fact of the memory nor rest on the user's
-    words, and without new lines in the model's own voice (a line of the memory stays as it is)."""
+    words, and without new lines in the model's own voice or saying again what the user asked
+    to forget (a line of the memory stays as it is)."""
     memory = Vocabulary([current or ""])
     old_lines = {line.strip() for line in (current or "").splitlines()}
     kept, dropped = [], 0
     for line in text.splitlines():
         fact = fact_of(line)
         new_line = line.strip() not in old_lines
+        refused = new_line and (
+            not_a_fact(line) or any(kept_in(old, Vocabulary([line])) for old in forgotten)
+        )
         if not line.strip() or (
-            fact.keys
-            and not (new_line and not_a_fact(line))
-            and (kept_in(fact, memory) or grounded(line, user_turns, current))
+            fact.keys and not refused and (kept_in(fact, memory) or grounded(line, user_turns, current))
         ):
             kept.append(line)
         else:
@@ -163,7 +167,9 @@ def _grounded_lines(text: str, current: str | None, user_turns: Sequence[str]) -
 
 
 def _from_edits(reply_edits, current, user_turns, limit, completion, usage) -> Merged:
-    applied = apply_edits(current, reply_edits, user_turns, limit)
+    applied = apply_edits(
+        current, reply_edits, user_turns, limit, forgotten_facts(current, user_turns, forget_phrases())
+    )
     refused = tuple(applied.refused)
     if not applied.applied:
         declined = "edits_refused" if refused else None
@@ -224,7 +230,8 @@ def merge(
         return Merged(
             None, completion.model, declined=reading.declined, stripped_lines=reading.stripped, **common
         )
-    text, ungrounded = _grounded_lines(reading.text, current, user_turns)
+    forgotten = forgotten_facts(current, user_turns, forget_phrases())
+    text, ungrounded = _grounded_lines(reading.text, current, user_turns, forgotten)
     if not text:
         return Merged(
             None,

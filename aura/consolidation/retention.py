@@ -77,6 +77,14 @@ def forget_requested(
     return False
 
 
+def forgotten_facts(
+    current: str | None, user_turns: Sequence[str], forget_phrases: Sequence[str]
+) -> list[Fact]:
+    """The facts of ``current`` the user asked to forget: no line a model adds may say them again."""
+    facts = facts_of(current)
+    return [fact for fact in facts if forget_requested(fact, user_turns, forget_phrases, facts)]
+
+
 def said_as_change(user_turns: Sequence[str]) -> Vocabulary | None:
     """The words of the user's turns that say something changed ("moved", "now"...), or None."""
     changes = [turn for turn in user_turns if Vocabulary([turn]).exact & _CHANGE_WORDS]

@@ -81,6 +81,14 @@ def test_a_line_the_credential_filter_leaves_empty_is_no_fact(edit):
     assert result.text == MEMORY and [r["reason"] for r in result.refused] == ["not_a_fact"]
 
 
+def test_an_added_line_loses_its_list_marker_and_a_numbered_duplicate_is_known():
+    result = applied(
+        add("1. Has a cat called Miso."), add("- Allergic to peanuts."), turns=["I have a cat called Miso"]
+    )
+    assert result.text == MEMORY + "\nHas a cat called Miso."
+    assert [r["reason"] for r in result.refused] == ["already_known"]
+
+
 @pytest.mark.parametrize(
     "reply",
     ["Lives in Lisbon.", "[1, 2]", '{"memory": "x"}', "```\nnot json\n```"],

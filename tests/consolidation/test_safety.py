@@ -14,7 +14,7 @@ import pytest
 from aura.consolidation.edits import EDITS_SCHEMA
 from tests.conftest import service_client
 from tests.consolidation.conftest import consolidate_url, said
-from tests.consolidation.scripted_edits import add, update
+from tests.consolidation.scripted_edits import add, remove, update
 from tests.fake_llm import Answer
 
 MEMORY = (
@@ -132,6 +132,37 @@ def test_cited_edits_that_lose_facts_are_held_with_them_named_in_auto_mode(api, 
     assert body["changed"] is False and body["held_for_review"] == "dropped_facts"
     assert body["proposal"]["details"]["dropped_facts"] == lost
     assert api.get("/api/v1/memory/7").get_json()["memory"]["content"] == MEMORY
+
+
+REX = "Allergic to peanuts.\nHas a dog named Rex.\nRex is a beagle."
+FORGET_REX = "Rex passed away. Please don't remember anything about him anymore."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        json.dumps(
+            {
+                "edits": [
+                    remove(2, FORGET_REX),
+                    remove(3, FORGET_REX),
+                    add("Rex is a beagle, a small dog."),
+                ]
+            }
+        ),
+        "Allergic to peanuts.\nRex is a beagle, a small dog.",
+    ],
+    ids=["edits", "rewrite"],
+)
+def test_what_the_user_asked_to_forget_is_not_added_back(api, fake_llm, reply):
+    """SmolLM2 answered a forget request by writing the forgotten facts again as new lines."""
+    assert api.post("/api/v1/memory", json={"user_id": 8, "content": REX}).status_code == 200
+    fake_llm.script(Answer(reply=reply))
+    body = api.post(consolidate_url(8), json={"messages": said(FORGET_REX)}).get_json()
+    assert body["changed"] is True and body["memory"]["content"] == "Allergic to peanuts."
+    if reply.startswith("{"):
+        details = api.get("/api/v1/memory/8/revisions").get_json()["revisions"][0]["details"]
+        assert details["refused_edits"] == [{"op": "add", "line": 0, "reason": "asked_to_forget"}]
 
 
 @pytest.mark.parametrize("status", [400, 500])  # llama-cpp-python answers an unknown type with a 500
