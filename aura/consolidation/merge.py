@@ -179,7 +179,7 @@ def _from_edits(reply_edits, current, user_turns, limit, completion, usage) -> M
     # The same check as a rewrite's, over the whole memory: a citation shows the user said
     # *something*, not that it replaces this line ("I got a new bike" cited to overwrite every
     # line with "Got a new bike" passed citation checks and lost five facts).
-    retained = check_retention(remove_credentials(current or ""), applied.text, user_turns, forget_phrases())
+    retained = check_retention(current, applied.text, user_turns, forget_phrases())
     return Merged(
         applied.text,
         completion.model,
@@ -206,6 +206,9 @@ def merge(
     Raises LLMError (unreachable, timeout, error status) or BadAnswer; every call ends by
     ``deadline`` (time.monotonic()). A declined answer is a Merged with ``declined`` set.
     """
+    # A credential the memory already holds (saved over the API) is neither sent to the model nor
+    # kept by the result: the filter applies to consolidation's input and output alike.
+    current = remove_credentials(current) if current else current
     usage: dict[str, int] = {}
     completion, seen = ask_within_context(
         client, prompts, current, transcript, today, limit, deadline, options or {}
@@ -259,7 +262,7 @@ def merge(
                 f"The model's memory was {len(text):,} characters even after condensing, over the "
                 f"{limit:,} allowed; nothing was stored."
             )
-    retained = check_retention(remove_credentials(current or ""), text, user_turns, forget_phrases())
+    retained = check_retention(current, text, user_turns, forget_phrases())
     return Merged(
         text,
         completion.model,

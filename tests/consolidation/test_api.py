@@ -10,6 +10,7 @@ import pytest
 from aura.memory import service
 from tests.conftest import FAKE_API_KEY, service_client
 from tests.consolidation.conftest import consolidate_url, said
+from tests.consolidation.scripted_edits import add
 from tests.fake_llm import Answer, FakeLLM
 from tests.processes import free_port
 from tests.test_auth import bearer, user_token
@@ -318,6 +319,18 @@ class TestCredentials:
         api.post(consolidate_url(31), json={"messages": said("my key is sk-proj-AbCdEf0123456789XyZ")})
         data = _data_message(fake_llm)
         assert "sk-proj" not in data and "my key is [removed]" in data
+
+    def test_a_credential_already_in_the_memory_is_neither_sent_nor_kept(self, api, fake_llm):
+        _save(api, 32, "Lives in Porto.\nWifi password: Tr0ub4dor&3xyz")
+        fake_llm.script(Answer(reply=json.dumps({"edits": [add("Has a cat called Miso.")]})))
+        body = api.post(
+            consolidate_url(32), json={"messages": said("I adopted a cat called Miso")}
+        ).get_json()
+        assert body["changed"] is True
+        assert (
+            body["memory"]["content"] == "Lives in Porto.\nWifi password: [removed]\nHas a cat called Miso."
+        )
+        assert "Tr0ub4dor" not in _data_message(fake_llm)
 
 
 class TestConcurrency:
