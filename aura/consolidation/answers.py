@@ -53,6 +53,7 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FENCED = re.compile(r"\A```[\w-]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 
 
@@ -104,11 +105,10 @@ def not_a_fact(line: str) -> bool:
     """A line a model may not add to a memory: chatter, the model's own voice, a question, orders
     to the assistant, or debris."""
     unquoted = _QUOTED.sub("", line)
-    sentences = re.split(r"(?<=[.!?])\s+", line.strip())
     return (
-        any(is_chatter(sentence) for sentence in sentences)
+        any(is_chatter(sentence) for sentence in _SENTENCE_END.split(line.strip()))
         or bool(_VOICE.search(unquoted))
-        or any(sentence.rstrip().endswith("?") for sentence in re.split(r"(?<=[.!?])\s+", unquoted.strip()))
+        or any(sentence.endswith("?") for sentence in _SENTENCE_END.split(unquoted.strip()))  # a question
         or bool(_INSTRUCTION.search(line))
         or bool(_DEBRIS.search(line))
     )
