@@ -66,11 +66,11 @@ def same_word(a: str, b: str) -> bool:
 
 @dataclass(frozen=True)
 class Fact:
-    """One line of a memory, with what identifies it."""
+    """One statement of a memory (a line, or a sentence of one), with what identifies it."""
 
     text: str
     names: frozenset[str]  # numbers, and capitalised words (not a sentence's first): must all survive
-    words: frozenset[str]  # the other key words, stemmed: half (most, without a name) must survive
+    words: frozenset[str]  # the other key words, stemmed: half, at least one (most, without a name)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -122,9 +122,9 @@ class Vocabulary:
         self.stems: set[str] = set()
         self._seen: dict[str, bool] = {}  # has_word's answers: every fact asks about the same words
         for text in texts:
-            for match in _WORD.finditer(_normal(text.replace(REMOVED, " "))):
-                self.exact.add(match.group())
-                self.stems.add(_stem(match.group()))
+            for word in words_of(text):
+                self.exact.add(word)
+                self.stems.add(_stem(word))
 
     def has_name(self, name: str) -> bool:
         """A number exactly; a name in any spelling of itself ("Sundays" / "Sunday")."""
