@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aura.consolidation.answers import not_a_fact, unfenced
 from aura.consolidation.credentials import remove_credentials
-from aura.consolidation.facts import Fact, Vocabulary, fact_of, grounded, kept_in, shares_subject
+from aura.consolidation.facts import LIST_MARKER, Fact, Vocabulary, fact_of, grounded, kept_in, shares_subject
 
 OPS = ("add", "update", "remove")
 # What the model is asked for (response_format json_schema; strict-compatible: every field required).
@@ -45,7 +45,6 @@ EDITS_SCHEMA = {
     "additionalProperties": False,
 }
 _SPACE = re.compile(r"\s+")
-_LIST_MARKER = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _MIN_CITATION_CHARS = 3
 
 
@@ -107,7 +106,7 @@ def _cited(because: str, user_turns: Sequence[str]) -> bool:
 
 def _one_line(text: str) -> str:
     """An edit's text as one memory line: no credentials, no list marker ("1. ", "- ")."""
-    return _LIST_MARKER.sub("", _SPACE.sub(" ", remove_credentials(text)).strip())
+    return LIST_MARKER.sub("", _SPACE.sub(" ", remove_credentials(text)).strip())
 
 
 class _Editor:
@@ -154,7 +153,8 @@ class _Editor:
             kept_in(fact_of(text), Vocabulary([line])) for line in [*self.lines, *self.added] if line.strip()
         ):
             return self.refuse(edit, "already_known")
-        if any(kept_in(fact, Vocabulary([text])) for fact in self.forgotten):
+        words = Vocabulary([text])
+        if any(kept_in(fact, words) for fact in self.forgotten):
             return self.refuse(edit, "asked_to_forget")
         if not grounded(text, self.user_turns, None):
             return self.refuse(edit, "not_said_by_the_user")

@@ -98,14 +98,14 @@ def fact_of(line: str) -> Fact:
     return Fact(line.strip(), frozenset(names), frozenset(words))
 
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")  # "- ", "* ", "1. ", "2) "
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 def statements_of(text: str | None) -> list[str]:
     """Each sentence of each line, list markers stripped: a memory written as a paragraph ("Lives
     in Porto. Allergic to peanuts.") holds one fact per sentence, as a note holds one per line."""
-    lines = (_LIST_MARKER.sub("", line) for line in (text or "").splitlines())
+    lines = (LIST_MARKER.sub("", line) for line in (text or "").splitlines())
     return [piece.strip() for line in lines for piece in SENTENCE_END.split(line) if piece.strip()]
 
 

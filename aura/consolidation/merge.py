@@ -142,6 +142,11 @@ def _user_turns(transcript: Transcript) -> list[str]:
     return [turn.content for turn in transcript.turns if turn.role == "user"]
 
 
+def _says_again(line: str, forgotten: Sequence[Fact]) -> bool:
+    words = Vocabulary([line])
+    return any(kept_in(fact, words) for fact in forgotten)
+
+
 def _grounded_lines(
     text: str, current: str | None, user_turns: Sequence[str], forgotten: Sequence[Fact]
 ) -> tuple[str, int]:
@@ -154,9 +159,7 @@ def _grounded_lines(
     for line in text.splitlines():
         fact = fact_of(line)
         new_line = line.strip() not in old_lines
-        refused = new_line and (
-            not_a_fact(line) or any(kept_in(old, Vocabulary([line])) for old in forgotten)
-        )
+        refused = new_line and (not_a_fact(line) or _says_again(line, forgotten))
         if not line.strip() or (
             fact.keys and not refused and (kept_in(fact, memory) or grounded(line, user_turns, current))
         ):

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import scoped_session
 
 from aura import events
-from aura.consolidation.facts import words_of
+from aura.consolidation.retention import ForgetRequests
 from aura.database import transaction
 from aura.extensions import db
 from aura.memory import statements
@@ -84,9 +84,7 @@ def forget_phrases() -> list[str]:
 
 def asks_to_forget(user_turns: Iterable[str]) -> bool:
     """Whether the user said one of AURA_FORGET_PHRASES (then a shorter memory is what they asked)."""
-    phrases = forget_phrases()
-    texts = [" ".join(words_of(turn)) for turn in user_turns]  # "[removed]" asks for nothing
-    return any(phrase in text for text in texts for phrase in phrases)
+    return bool(ForgetRequests(user_turns, forget_phrases(), memory=()).requests)
 
 
 def propose(

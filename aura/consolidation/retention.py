@@ -53,28 +53,37 @@ _BACK_REFERENCES = frozenset(
 )
 
 
-def forget_requested(
-    fact: Fact, user_turns: Sequence[str], forget_phrases: Sequence[str], memory: Sequence[Fact] = ()
-) -> bool:
-    """A sentence of a user turn asks to forget something and names this fact; or names nothing
-    of the memory, points back ("him", "it") and follows a sentence that names it ("Rex passed
-    away. Please don't remember anything about him."). "I live in Porto. Forget the concert."
-    forgets nothing of Porto."""
-    for turn in user_turns:
-        sentences = [" ".join(words_of(sentence)) for sentence in SENTENCE_END.split(turn)]
-        for index, sentence in enumerate(sentences):
-            if not sentence or not any(phrase in sentence for phrase in forget_phrases):
-                continue
-            if shares_subject(fact, sentence):
-                return True
-            refers_back = (
-                index > 0
-                and not _BACK_REFERENCES.isdisjoint(sentence.split())
-                and not any(shares_subject(other, sentence) for other in memory)
-            )
-            if refers_back and shares_subject(fact, sentences[index - 1]):
-                return True
-    return False
+class ForgetRequests:
+    """The sentences of the user's turns that ask to forget something, read once per check (every
+    fact of the memory is asked about the same turns).
+
+    A fact is forgotten when such a sentence names it; or when the sentence names nothing of the
+    memory, points back ("him", "it") and follows a sentence that names it ("Rex passed away.
+    Please don't remember anything about him."). "I live in Porto. Forget the concert." forgets
+    nothing of Porto.
+    """
+
+    def __init__(
+        self, user_turns: Sequence[str], forget_phrases: Sequence[str], memory: Sequence[Fact]
+    ) -> None:
+        self.requests: list[tuple[str, str | None]] = []  # (the request, the sentence it points back to)
+        for turn in user_turns:
+            sentences = [" ".join(words_of(sentence)) for sentence in SENTENCE_END.split(turn)]
+            for index, sentence in enumerate(sentences):
+                if not sentence or not any(phrase in sentence for phrase in forget_phrases):
+                    continue
+                refers_back = (
+                    index > 0
+                    and not _BACK_REFERENCES.isdisjoint(sentence.split())
+                    and not any(shares_subject(other, sentence) for other in memory)
+                )
+                self.requests.append((sentence, sentences[index - 1] if refers_back else None))
+
+    def name(self, fact: Fact) -> bool:
+        return any(
+            shares_subject(fact, sentence) or (before is not None and shares_subject(fact, before))
+            for sentence, before in self.requests
+        )
 
 
 def forgotten_facts(
@@ -82,7 +91,8 @@ def forgotten_facts(
 ) -> list[Fact]:
     """The facts of ``current`` the user asked to forget: no line a model adds may say them again."""
     facts = facts_of(current)
-    return [fact for fact in facts if forget_requested(fact, user_turns, forget_phrases, facts)]
+    requests = ForgetRequests(user_turns, forget_phrases, facts)
+    return [fact for fact in facts if requests.name(fact)]
 
 
 def said_as_change(user_turns: Sequence[str]) -> Vocabulary | None:
@@ -148,11 +158,11 @@ def check_retention(
     old_text = Vocabulary([current or ""])
     source = vocabulary_of(*user_turns, current or "")
     new_facts = facts_of(new)
+    requests = ForgetRequests(user_turns, forget_phrases, facts)
     lost = [
         fact
         for fact in facts
-        if (not kept_in(fact, new_text) or _corrupted(fact, new_lines, source))
-        and not forget_requested(fact, user_turns, forget_phrases, facts)
+        if (not kept_in(fact, new_text) or _corrupted(fact, new_lines, source)) and not requests.name(fact)
     ]
     said = said_as_change(user_turns) if lost else None  # the same for every fact: read once
     dropped = [fact for fact in lost if not replaced(fact, new_facts, old_text, said)]
