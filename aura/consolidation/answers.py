@@ -38,10 +38,11 @@ _VOICE = re.compile(
     r"[Yy]our|[Yy]ours)\b"
 )
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
-# JSON or prompt debris: braces, "op", a placeholder other than the credential filter's, the
-# prompt's own words ("current_memory", "transcript"), or a remark on what the user said or wants.
+# JSON, markup or prompt debris: braces, "op", markup tags, anything in square brackets but the
+# credential filter's "[removed]", the prompt's own words ("current_memory", "transcript"), or a
+# remark on what the user said or wants.
 _DEBRIS = re.compile(
-    r"[{}]|\"op\"|\bedits\b|\[(?!removed\])[a-z_]+\]|current_memory|\btranscript\b"
+    r"[{}]|\"op\"|\bedits\b|</?[a-z][^>]*>|\[(?!removed\])[^\]]*\]|current_memory|\btranscript\b"
     r"|the user (?:wants? to|mentioned|said|asked|requested|told|would like)",
     re.IGNORECASE,
 )
